@@ -1,0 +1,10 @@
+export type {
+  ColumnDefinition,
+  ColumnType,
+  DeadLetter,
+  QueryOptions,
+  QueryResult,
+  Row,
+  Store,
+  TableDefinition,
+} from './store.ts';
