@@ -1,3 +1,5 @@
+export { DuckDbStore, type DuckDbStoreOptions } from './duckdb/duckdb-store.ts';
+export { quoteIdentifier } from './identifiers.ts';
 export type {
   ColumnDefinition,
   ColumnType,

@@ -26,6 +26,8 @@ export interface TableDefinition {
 export type Row = Record<string, unknown>;
 
 export interface DeadLetter {
+  /** Stable id (e.g. the dead-letter record's log position) so re-delivery stores it once. */
+  id: string;
   /** Where the record failed: 'collector', 'storage', or a pipeline name. */
   stage: string;
   reason: string;

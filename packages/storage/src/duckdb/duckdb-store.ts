@@ -1,0 +1,401 @@
+import {
+  type DuckDBConnection,
+  DuckDBInstance,
+  type DuckDBPreparedStatement,
+  type DuckDBValue,
+  StatementType,
+} from '@duckdb/node-api';
+import { type TrackedEvent, TracklaneError } from '@tracklane/core';
+import { quoteIdentifier } from '../identifiers.ts';
+import type {
+  ColumnType,
+  DeadLetter,
+  QueryOptions,
+  QueryResult,
+  Row,
+  Store,
+  TableDefinition,
+} from '../store.ts';
+import { MIGRATIONS } from './migrations.ts';
+import { toJsonValue } from './to-json-value.ts';
+
+export interface DuckDbStoreOptions {
+  /** Default time limit for `query`. */
+  queryTimeoutMs?: number;
+  /** Default row limit for `query`. */
+  maxRows?: number;
+}
+
+const SQL_TYPES: Record<ColumnType, string> = {
+  string: 'VARCHAR',
+  int: 'BIGINT',
+  float: 'DOUBLE',
+  bool: 'BOOLEAN',
+  timestamp: 'TIMESTAMP',
+  json: 'JSON',
+};
+
+const EVENT_COLUMNS = [
+  'message_id',
+  'type',
+  'event',
+  'name',
+  'anonymous_id',
+  'user_id',
+  'group_id',
+  'previous_id',
+  'timestamp',
+  'sent_at',
+  'received_at',
+  'source_id',
+  'properties',
+  'traits',
+  'context',
+] as const;
+
+const UPSERT_CHUNK_ROWS = 200;
+
+/**
+ * The embedded Store. One writer connection, used strictly one operation at a time (DuckDB transactions
+ * are per connection); each read-only query gets its own short-lived connection so slow analytics never
+ * block ingestion (DuckDB's MVCC gives readers a consistent snapshot).
+ */
+export class DuckDbStore implements Store {
+  readonly #instance: DuckDBInstance;
+  readonly #writer: DuckDBConnection;
+  readonly #options: Required<DuckDbStoreOptions>;
+  readonly #tables = new Map<string, TableDefinition>();
+  #writeChain: Promise<unknown> = Promise.resolve();
+  #closed = false;
+
+  private constructor(instance: DuckDBInstance, writer: DuckDBConnection, options: DuckDbStoreOptions) {
+    this.#instance = instance;
+    this.#writer = writer;
+    this.#options = { queryTimeoutMs: options.queryTimeoutMs ?? 10_000, maxRows: options.maxRows ?? 10_000 };
+  }
+
+  /** Opens (creating if needed) the database file at `path`, or an in-memory one for `:memory:`. */
+  static async open(path: string, options: DuckDbStoreOptions = {}): Promise<DuckDbStore> {
+    // External access off and locked: the SQL API can then never read or write files, attach databases or
+    // load extensions, whatever statement slips through; the store itself needs none of that.
+    const instance = await DuckDBInstance.create(path, {
+      enable_external_access: 'false',
+      autoinstall_known_extensions: 'false',
+      autoload_known_extensions: 'false',
+      lock_configuration: 'true',
+    });
+    const writer = await instance.connect();
+    const store = new DuckDbStore(instance, writer, options);
+    await store.migrate();
+    return store;
+  }
+
+  async migrate(): Promise<void> {
+    await this.#serialize(async () => {
+      await this.#writer.run(
+        'CREATE TABLE IF NOT EXISTS schema_migrations (version INTEGER PRIMARY KEY, description VARCHAR, applied_at TIMESTAMP)',
+      );
+      const applied = await this.#writer.runAndReadAll('SELECT version FROM schema_migrations');
+      const done = new Set(applied.getRowsJS().map((row) => Number(row[0])));
+      for (const migration of MIGRATIONS) {
+        if (done.has(migration.version)) continue;
+        await this.#transaction(async () => {
+          await this.#writer.run(migration.sql);
+          await this.#writer.run('INSERT INTO schema_migrations VALUES ($1, $2, now())', [
+            migration.version,
+            migration.description,
+          ]);
+        });
+      }
+      await this.#writer.run(
+        `CREATE TEMP TABLE IF NOT EXISTS events_staging (${EVENT_COLUMNS.map((c) => `${c} VARCHAR`).join(', ')})`,
+      );
+    });
+  }
+
+  insertEvents(events: TrackedEvent[]): Promise<number> {
+    if (events.length === 0) return Promise.resolve(0);
+    return this.#serialize(async () => {
+      // Appender into a staging table, then one set-based insert: the appender is DuckDB's fast path, and
+      // ON CONFLICT on the primary key makes re-delivered events (at-least-once consumers) a no-op.
+      const appender = await this.#writer.createAppender('events_staging', 'main', 'temp');
+      try {
+        for (const e of events) {
+          const r = e as Record<string, unknown>;
+          appendText(appender, e.messageId);
+          appendText(appender, e.type);
+          appendText(appender, r.event);
+          appendText(appender, r.name);
+          appendText(appender, e.anonymousId);
+          appendText(appender, e.userId);
+          appendText(appender, r.groupId);
+          appendText(appender, r.previousId);
+          appendText(appender, toUtcTimestamp(e.timestamp));
+          appendText(appender, toUtcTimestamp(e.sentAt));
+          appendText(appender, toUtcTimestamp(e.receivedAt));
+          appendText(appender, e.sourceId);
+          appendJson(appender, r.properties);
+          appendJson(appender, r.traits);
+          appendJson(appender, e.context);
+          appender.endRow();
+        }
+        appender.flushSync();
+      } finally {
+        appender.closeSync();
+      }
+      try {
+        const result = await this.#writer.run(
+          `INSERT INTO events
+           SELECT message_id, type, event, name, anonymous_id, user_id, group_id, previous_id,
+                  CAST(timestamp AS TIMESTAMP), CAST(sent_at AS TIMESTAMP), CAST(received_at AS TIMESTAMP),
+                  source_id, CAST(properties AS JSON), CAST(traits AS JSON), CAST(context AS JSON)
+           FROM events_staging
+           ON CONFLICT DO NOTHING`,
+        );
+        return result.rowsChanged;
+      } finally {
+        await this.#writer.run('DELETE FROM events_staging');
+      }
+    });
+  }
+
+  insertDeadLetters(letters: DeadLetter[]): Promise<void> {
+    if (letters.length === 0) return Promise.resolve();
+    return this.#serialize(() =>
+      this.#transaction(async () => {
+        for (const letter of letters) {
+          await this.#writer.run(
+            `INSERT INTO dead_letters VALUES ($1, $2, $3, $4, $5, $6, CAST($7 AS TIMESTAMP)) ON CONFLICT DO NOTHING`,
+            [
+              letter.id,
+              letter.stage,
+              letter.reason,
+              letter.payload,
+              letter.sourceId ?? null,
+              letter.messageId ?? null,
+              toUtcTimestamp(new Date(letter.failedAt).toISOString()) ?? null,
+            ],
+          );
+        }
+      }),
+    );
+  }
+
+  defineTable(table: TableDefinition): Promise<void> {
+    const columns = table.columns
+      .map((c) => `${quoteIdentifier(c.name)} ${SQL_TYPES[c.type]}${c.nullable === false ? ' NOT NULL' : ''}`)
+      .join(', ');
+    const key = table.primaryKey.map(quoteIdentifier).join(', ');
+    const ddl = `CREATE TABLE IF NOT EXISTS ${quoteIdentifier(table.name)} (${columns}, PRIMARY KEY (${key}))`;
+    return this.#serialize(async () => {
+      await this.#writer.run(ddl);
+      this.#tables.set(table.name, table);
+    });
+  }
+
+  upsert(table: string, rows: Row[]): Promise<void> {
+    const definition = this.#tables.get(table);
+    if (definition === undefined) {
+      return Promise.reject(
+        new TracklaneError('E_BAD_ARGUMENT', `table '${table}' is not defined: call defineTable first`),
+      );
+    }
+    if (rows.length === 0) return Promise.resolve();
+    // DuckDB refuses to replace the same key twice in one statement; the last row for a key wins anyway.
+    // Keys are compared after conversion so that the same instant given as ms and as ISO text is one key.
+    const keyTypes = definition.primaryKey.map(
+      (k) => definition.columns.find((c) => c.name === k)?.type ?? ('string' as const),
+    );
+    const byKey = new Map<string, Row>();
+    for (const row of rows) {
+      const key = definition.primaryKey
+        .map((k, i) => String(toSqlValue(row[k], keyTypes[i]!)))
+        .join('\u0000');
+      byKey.set(key, row);
+    }
+    const unique = [...byKey.values()];
+    const columnList = definition.columns.map((c) => quoteIdentifier(c.name)).join(', ');
+    const rowPlaceholder = (base: number) =>
+      `(${definition.columns.map((c, i) => `CAST($${base + i + 1} AS ${SQL_TYPES[c.type]})`).join(', ')})`;
+    return this.#serialize(() =>
+      this.#transaction(async () => {
+        for (let start = 0; start < unique.length; start += UPSERT_CHUNK_ROWS) {
+          const chunk = unique.slice(start, start + UPSERT_CHUNK_ROWS);
+          const values: DuckDBValue[] = [];
+          const tuples: string[] = [];
+          for (const row of chunk) {
+            tuples.push(rowPlaceholder(values.length));
+            for (const column of definition.columns) values.push(toSqlValue(row[column.name], column.type));
+          }
+          await this.#writer.run(
+            `INSERT OR REPLACE INTO ${quoteIdentifier(table)} (${columnList}) VALUES ${tuples.join(', ')}`,
+            values,
+          );
+        }
+      }),
+    );
+  }
+
+  swapTable(source: string, target: string): Promise<void> {
+    return this.#serialize(() =>
+      this.#transaction(async () => {
+        await this.#writer.run(`DROP TABLE IF EXISTS ${quoteIdentifier(target)}`);
+        await this.#writer.run(`ALTER TABLE ${quoteIdentifier(source)} RENAME TO ${quoteIdentifier(target)}`);
+        const definition = this.#tables.get(source);
+        if (definition !== undefined) {
+          this.#tables.delete(source);
+          this.#tables.set(target, { ...definition, name: target });
+        }
+      }),
+    );
+  }
+
+  dropTable(table: string): Promise<void> {
+    return this.#serialize(async () => {
+      await this.#writer.run(`DROP TABLE IF EXISTS ${quoteIdentifier(table)}`);
+      this.#tables.delete(table);
+    });
+  }
+
+  async query(sql: string, options: QueryOptions = {}): Promise<QueryResult> {
+    this.#assertOpen();
+    const maxRows = options.maxRows ?? this.#options.maxRows;
+    const timeoutMs = options.timeoutMs ?? this.#options.queryTimeoutMs;
+    const connection = await this.#instance.connect();
+    let timedOut = false;
+    const timer = setTimeout(() => {
+      timedOut = true;
+      connection.interrupt();
+    }, timeoutMs);
+    try {
+      const prepared = await prepareReadOnly(connection, sql);
+      const result = await prepared.stream();
+      const columns = result.columnNames();
+      const rows: unknown[][] = [];
+      let truncated = false;
+      for await (const chunk of result.yieldRowsJs()) {
+        for (const row of chunk) {
+          if (rows.length >= maxRows) {
+            truncated = true;
+            break;
+          }
+          rows.push(row.map(toJsonValue));
+        }
+        if (truncated) break;
+      }
+      return { columns, rows, truncated };
+    } catch (err) {
+      if (err instanceof TracklaneError) throw err;
+      if (timedOut) {
+        throw new TracklaneError(
+          'E_QUERY_TIMEOUT',
+          `query exceeded ${timeoutMs} ms: narrow the time range or add a LIMIT`,
+        );
+      }
+      throw new TracklaneError('E_SQL', sqlErrorMessage(err), { cause: err });
+    } finally {
+      clearTimeout(timer);
+      connection.closeSync();
+    }
+  }
+
+  async close(): Promise<void> {
+    if (this.#closed) return;
+    await this.#serialize(async () => {
+      await this.#writer.run('CHECKPOINT');
+    });
+    this.#closed = true;
+    this.#writer.closeSync();
+    this.#instance.closeSync();
+  }
+
+  #assertOpen(): void {
+    if (this.#closed) throw new TracklaneError('E_NOT_READY', 'the store is closed');
+  }
+
+  #serialize<T>(operation: () => Promise<T>): Promise<T> {
+    this.#assertOpen();
+    const next = this.#writeChain.then(operation, operation);
+    this.#writeChain = next.catch(() => undefined);
+    return next;
+  }
+
+  async #transaction<T>(operation: () => Promise<T>): Promise<T> {
+    await this.#writer.run('BEGIN TRANSACTION');
+    try {
+      const result = await operation();
+      await this.#writer.run('COMMIT');
+      return result;
+    } catch (err) {
+      await this.#writer.run('ROLLBACK');
+      throw err;
+    }
+  }
+}
+
+async function prepareReadOnly(connection: DuckDBConnection, sql: string): Promise<DuckDBPreparedStatement> {
+  let prepared: DuckDBPreparedStatement;
+  try {
+    const statements = await connection.extractStatements(sql);
+    if (statements.count !== 1) {
+      throw new TracklaneError(
+        'E_READ_ONLY_SQL',
+        `send exactly one SELECT statement (got ${statements.count}); run them one request at a time`,
+      );
+    }
+    prepared = await statements.prepare(0);
+  } catch (err) {
+    if (err instanceof TracklaneError) throw err;
+    throw new TracklaneError('E_SQL', sqlErrorMessage(err), { cause: err });
+  }
+  if (prepared.statementType !== StatementType.SELECT) {
+    throw new TracklaneError(
+      'E_READ_ONLY_SQL',
+      'only read-only SELECT queries are allowed here (no INSERT, UPDATE, DELETE, DDL, COPY, ATTACH, PRAGMA or SET)',
+    );
+  }
+  return prepared;
+}
+
+function sqlErrorMessage(err: unknown): string {
+  return err instanceof Error ? err.message : String(err);
+}
+
+type Appender = Awaited<ReturnType<DuckDBConnection['createAppender']>>;
+
+function appendText(appender: Appender, value: unknown): void {
+  if (value === undefined || value === null) appender.appendNull();
+  else appender.appendVarchar(String(value));
+}
+
+function appendJson(appender: Appender, value: unknown): void {
+  if (value === undefined || value === null) appender.appendNull();
+  else appender.appendVarchar(JSON.stringify(value));
+}
+
+/** DuckDB TIMESTAMP is zone-less: store UTC, whatever offset the client used. */
+function toUtcTimestamp(iso: string | undefined): string | undefined {
+  if (iso === undefined) return undefined;
+  const ms = Date.parse(iso);
+  return Number.isNaN(ms) ? undefined : new Date(ms).toISOString().slice(0, -1);
+}
+
+function toSqlValue(value: unknown, type: ColumnType): DuckDBValue {
+  if (value === undefined || value === null) return null;
+  switch (type) {
+    case 'timestamp': {
+      const ms = typeof value === 'number' ? value : Date.parse(String(value));
+      return Number.isNaN(ms) ? null : new Date(ms).toISOString().slice(0, -1);
+    }
+    case 'json':
+      return JSON.stringify(value);
+    case 'int':
+      return typeof value === 'bigint' ? value : BigInt(Math.trunc(Number(value)));
+    case 'float':
+      return Number(value);
+    case 'bool':
+      return Boolean(value);
+    default:
+      return String(value);
+  }
+}
