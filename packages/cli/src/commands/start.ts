@@ -1,0 +1,115 @@
+import { DEFAULT_CONFIG, maskSecret, startTracklane, type TracklaneConfig } from '@tracklane/server';
+import { type Command, InvalidArgumentError, Option } from 'commander';
+
+export function registerStart(program: Command): void {
+  program
+    .command('start')
+    .description('run the whole pipeline in one process: collector, durable log, storage, API')
+    .addOption(
+      new Option('-p, --port <port>', 'HTTP port')
+        .env('TRACKLANE_PORT')
+        .argParser(parsePort)
+        .default(DEFAULT_CONFIG.port),
+    )
+    .addOption(
+      new Option('--host <host>', 'interface to bind (0.0.0.0 to expose)')
+        .env('TRACKLANE_HOST')
+        .default(DEFAULT_CONFIG.host),
+    )
+    .addOption(
+      new Option('-d, --data-dir <dir>', 'where the log, the database and the keys live')
+        .env('TRACKLANE_DATA_DIR')
+        .default(DEFAULT_CONFIG.dataDir),
+    )
+    .addOption(
+      new Option(
+        '-w, --write-key <key>',
+        'accept events with this write key (repeatable; env: comma-separated)',
+      )
+        .env('TRACKLANE_WRITE_KEYS')
+        .argParser(collectKeys),
+    )
+    .addOption(
+      new Option('-k, --api-key <key>', 'API key for /api (default: generated and saved)').env(
+        'TRACKLANE_API_KEY',
+      ),
+    )
+    .addOption(
+      new Option('--log-level <level>', 'log verbosity')
+        .env('TRACKLANE_LOG_LEVEL')
+        .choices(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'])
+        .default(DEFAULT_CONFIG.logLevel),
+    )
+    .action(
+      async (options: {
+        port: number;
+        host: string;
+        dataDir: string;
+        writeKey?: string[];
+        apiKey?: string;
+        logLevel: TracklaneConfig['logLevel'];
+      }) => {
+        const running = await startTracklane({
+          ...DEFAULT_CONFIG,
+          port: options.port,
+          host: options.host,
+          dataDir: options.dataDir,
+          writeKeys: options.writeKey ?? [],
+          apiKey: options.apiKey,
+          logLevel: options.logLevel,
+        });
+        const writeKey = running.keys.sources[0]!.writeKey;
+        const apiKey = running.keys.apiKeys[0]!;
+        // Keys are printed once, to the terminal, and in full only when just generated: the operator needs
+        // them; keys the operator passed in are already known and are masked.
+        process.stdout.write(
+          [
+            `Tracklane is running at ${running.url}`,
+            `  data dir   ${running.dataDir}`,
+            `  write key  ${running.keys.generated.writeKey ? writeKey : maskSecret(writeKey)}`,
+            `  API key    ${running.keys.generated.apiKey ? apiKey : maskSecret(apiKey)}`,
+            '',
+            'Send an event:',
+            `  curl -u '${running.keys.generated.writeKey ? writeKey : '<write key>'}:' ${running.url}/v1/batch -H 'content-type: application/json' \\`,
+            `    -d '{"batch":[{"type":"track","event":"Hello","userId":"me"}]}'`,
+            'Ctrl-C to stop.',
+            '',
+          ].join('\n'),
+        );
+        let signalled = false;
+        const shutdown = (signal: string) => {
+          if (signalled) {
+            process.stderr.write('forced exit\n');
+            process.exit(130);
+          }
+          signalled = true;
+          process.stderr.write(`${signal}: shutting down cleanly (Ctrl-C again to force)...\n`);
+          running.close().then(
+            () => process.exit(0),
+            (err: unknown) => {
+              process.stderr.write(`shutdown failed: ${(err as Error).message}\n`);
+              process.exit(1);
+            },
+          );
+        };
+        process.on('SIGINT', () => shutdown('SIGINT'));
+        process.on('SIGTERM', () => shutdown('SIGTERM'));
+      },
+    );
+}
+
+function parsePort(value: string): number {
+  const port = Number(value);
+  if (!Number.isInteger(port) || port < 0 || port > 65_535) {
+    throw new InvalidArgumentError('expected a port number from 0 to 65535');
+  }
+  return port;
+}
+
+function collectKeys(value: string, previous: string[] | undefined): string[] {
+  const keys = value
+    .split(',')
+    .map((k) => k.trim())
+    .filter((k) => k.length > 0);
+  return [...(previous ?? []), ...keys];
+}

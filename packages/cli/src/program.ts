@@ -1,0 +1,11 @@
+import { Command } from 'commander';
+import { registerStart } from './commands/start.ts';
+
+export function buildProgram(): Command {
+  const program = new Command('tracklane')
+    .description('Tracklane: self-hosted event tracking and real-time processing')
+    .version('0.1.0')
+    .showHelpAfterError('(run with --help for usage)');
+  registerStart(program);
+  return program;
+}

@@ -1,0 +1,36 @@
+import { createHash } from 'node:crypto';
+
+export interface Source {
+  /** Stable, non-secret id recorded on every event (`source_id`); never the write key itself. */
+  id: string;
+  name: string;
+}
+
+export interface SourceWithKey extends Source {
+  writeKey: string;
+}
+
+/**
+ * Write key -> source lookup. Keys are held only as SHA-256 digests so a heap dump or an accidental log of
+ * this object never shows a usable key.
+ */
+export class SourceRegistry {
+  readonly #byDigest = new Map<string, Source>();
+
+  constructor(sources: SourceWithKey[]) {
+    for (const { writeKey, ...source } of sources) this.#byDigest.set(digest(writeKey), source);
+  }
+
+  lookup(writeKey: string | undefined): Source | undefined {
+    if (writeKey === undefined || writeKey.length === 0 || writeKey.length > 512) return undefined;
+    return this.#byDigest.get(digest(writeKey));
+  }
+
+  get size(): number {
+    return this.#byDigest.size;
+  }
+}
+
+function digest(key: string): string {
+  return createHash('sha256').update(key).digest('base64url');
+}

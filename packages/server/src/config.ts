@@ -1,0 +1,21 @@
+export interface TracklaneConfig {
+  port: number;
+  /** Interface to bind; 127.0.0.1 by default so nothing is exposed until the operator decides to. */
+  host: string;
+  dataDir: string;
+  /** Write keys, one source each. Empty: reuse the saved ones or generate one. */
+  writeKeys: string[];
+  apiKey?: string | undefined;
+  logLevel: 'fatal' | 'error' | 'warn' | 'info' | 'debug' | 'trace' | 'silent';
+  /** Partitions of the `events` topic, fixed when the topic is first created. */
+  eventPartitions: number;
+}
+
+export const DEFAULT_CONFIG: TracklaneConfig = {
+  port: 8080,
+  host: '127.0.0.1',
+  dataDir: '.tracklane',
+  writeKeys: [],
+  logLevel: 'info',
+  eventPartitions: 4,
+};

@@ -1,0 +1,88 @@
+import { mkdir } from 'node:fs/promises';
+import { join, resolve } from 'node:path';
+import { collectorPlugin, EVENTS_TOPIC, MAX_BATCH_BYTES, SourceRegistry } from '@tracklane/collector';
+import { EmbeddedLog, type Log } from '@tracklane/log';
+import { DuckDbStore, type Store } from '@tracklane/storage';
+import { pino } from 'pino';
+import type { TracklaneConfig } from './config.ts';
+import { makeApiKeyCheck } from './http/api-auth.ts';
+import { buildApp } from './http/build-app.ts';
+import { registerSqlRoute } from './http/sql-route.ts';
+import { type ResolvedKeys, resolveKeys } from './keys.ts';
+import { type StorageWriter, startStorageWriter } from './storage-writer.ts';
+
+export interface RunningTracklane {
+  url: string;
+  keys: ResolvedKeys;
+  dataDir: string;
+  /** Stops accepting requests, drains in-flight work, flushes and closes the log and the store. */
+  close(): Promise<void>;
+}
+
+/** The composition root of `tracklane start`: the whole pipeline in one process. */
+export async function startTracklane(config: TracklaneConfig): Promise<RunningTracklane> {
+  const logger = pino({
+    level: config.logLevel,
+    redact: ['req.headers.authorization', 'req.headers.cookie', '*.writeKey', '*.apiKey'],
+  });
+  const dataDir = resolve(config.dataDir);
+  await mkdir(dataDir, { recursive: true, mode: 0o700 });
+  const keys = await resolveKeys(dataDir, { writeKeys: config.writeKeys, apiKey: config.apiKey });
+
+  const log: Log = await EmbeddedLog.open(join(dataDir, 'log'));
+  let store: Store | undefined;
+  let writer: StorageWriter | undefined;
+  try {
+    await log.ensureTopic(EVENTS_TOPIC, { partitions: config.eventPartitions });
+    store = await DuckDbStore.open(join(dataDir, 'tracklane.duckdb'));
+    writer = await startStorageWriter(log, store, logger);
+  } catch (err) {
+    await writer?.stop();
+    await store?.close();
+    await log.close();
+    throw err;
+  }
+  const activeStore = store;
+  const activeWriter = writer;
+
+  let state: 'ready' | 'stopping' = 'ready';
+  const app = buildApp(logger, MAX_BATCH_BYTES);
+  app.get('/health', async (_request, reply) => {
+    const ok = state === 'ready';
+    return reply.code(ok ? 200 : 503).send({ status: ok ? 'ok' : state, eventsStored: activeWriter.written });
+  });
+  await app.register(collectorPlugin, { log, sources: new SourceRegistry(keys.sources) });
+  registerSqlRoute(app, activeStore, makeApiKeyCheck(keys.apiKeys));
+
+  try {
+    await app.listen({ port: config.port, host: config.host });
+  } catch (err) {
+    await activeWriter.stop();
+    await activeStore.close();
+    await log.close();
+    throw err;
+  }
+  const address = app.server.address();
+  const port = typeof address === 'object' && address !== null ? address.port : config.port;
+  const url = `http://${config.host.includes(':') ? `[${config.host}]` : config.host}:${port}`;
+
+  let closing: Promise<void> | undefined;
+  return {
+    url,
+    keys,
+    dataDir,
+    close() {
+      closing ??= (async () => {
+        state = 'stopping';
+        // Order matters: no new events, then every in-flight append acknowledged, then storage caught up
+        // with what it had in hand, then the log and the store flushed and closed.
+        await app.close();
+        await activeWriter.stop();
+        await log.close();
+        await activeStore.close();
+        logger.flush();
+      })();
+      return closing;
+    },
+  };
+}

@@ -1,0 +1,89 @@
+import { EVENTS_TOPIC } from '@tracklane/collector';
+import type { TrackedEvent } from '@tracklane/core';
+import type { Consumer, Log, LogRecord } from '@tracklane/log';
+import type { DeadLetter, Store } from '@tracklane/storage';
+import type { Logger } from 'pino';
+
+export const STORAGE_GROUP = 'storage';
+
+export interface StorageWriter {
+  /** Finishes the batch in hand, commits, and leaves the group. */
+  stop(): Promise<void>;
+  /** Total events written to the store by this writer since start. */
+  readonly written: number;
+}
+
+const MAX_BACKOFF_MS = 5_000;
+
+/**
+ * Copies the `events` topic into the store. At-least-once: offsets are committed only after the store
+ * transaction, and the store's insert is idempotent on message id, so a crash between the two at worst
+ * re-inserts events that are then skipped. A batch the store rejects is retried with backoff, never
+ * skipped: storage being down must not lose events.
+ */
+export async function startStorageWriter(log: Log, store: Store, logger: Logger): Promise<StorageWriter> {
+  const consumer = await log.consumer({ group: STORAGE_GROUP, topics: [EVENTS_TOPIC], from: 'earliest' });
+  let stopping = false;
+  let written = 0;
+  const loop = (async () => {
+    while (!stopping) {
+      const records = await consumer.poll({ maxRecords: 2_000, timeoutMs: 200 });
+      if (records.length === 0) continue;
+      await writeWithRetry(records, consumer);
+      await consumer.commit();
+    }
+  })();
+
+  async function writeWithRetry(records: LogRecord[], c: Consumer): Promise<void> {
+    const { events, deadLetters } = decode(records);
+    for (let attempt = 0; ; attempt++) {
+      try {
+        await store.insertDeadLetters(deadLetters);
+        written += await store.insertEvents(events);
+        return;
+      } catch (err) {
+        if (stopping) throw err;
+        const delay = Math.min(MAX_BACKOFF_MS, 100 * 2 ** attempt);
+        logger.error({ err, attempt, group: c.group }, `storage write failed; retrying in ${delay} ms`);
+        await new Promise((resolve) => setTimeout(resolve, delay));
+      }
+    }
+  }
+
+  return {
+    get written() {
+      return written;
+    },
+    async stop() {
+      stopping = true;
+      try {
+        await loop;
+      } catch (err) {
+        logger.warn({ err }, 'storage writer stopped with an unwritten batch; it will be re-read on restart');
+      }
+      await consumer.close();
+    },
+  };
+}
+
+function decode(records: LogRecord[]): { events: TrackedEvent[]; deadLetters: DeadLetter[] } {
+  const events: TrackedEvent[] = [];
+  const deadLetters: DeadLetter[] = [];
+  for (const record of records) {
+    try {
+      events.push(JSON.parse(record.value.toString('utf8')) as TrackedEvent);
+    } catch (err) {
+      // Only a bug upstream can put non-JSON on the topic; keep the bytes for inspection and move on.
+      deadLetters.push({
+        id: `${record.topic}/${record.partition}/${record.offset}`,
+        stage: 'storage',
+        reason: `undecodable record: ${(err as Error).message}`,
+        payload: record.value.toString('base64'),
+        messageId: record.headers['message-id'] ?? null,
+        sourceId: record.headers.source ?? null,
+        failedAt: Date.now(),
+      });
+    }
+  }
+  return { events, deadLetters };
+}
