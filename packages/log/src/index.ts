@@ -1,0 +1,19 @@
+export { EmbeddedLog, type EmbeddedLogOptions } from './embedded/embedded-log.ts';
+export type {
+  AppendAck,
+  Consumer,
+  ConsumerOptions,
+  Headers,
+  Log,
+  LogRecord,
+  PartitionOffsets,
+  PollOptions,
+  ReadOptions,
+  RebalanceListener,
+  RecordInput,
+  TopicConfig,
+  TopicDescription,
+  TopicPartition,
+  TopicPartitionOffset,
+} from './log.ts';
+export { partitionForKey } from './partitioner.ts';
