@@ -49,7 +49,7 @@ describe('tracklane CLI', () => {
   it('documents start and its options in --help', () => {
     const top = runCli(['--help']);
     assert.equal(top.status, 0);
-    assert.match(top.stdout, /start\s+run the whole pipeline/);
+    assert.match(top.stdout, /start \[options\]\s+run the whole pipeline/);
     const start = runCli(['start', '--help']);
     assert.equal(start.status, 0);
     for (const flag of ['--port', '--data-dir', '--write-key', '--api-key', 'TRACKLANE_PORT']) {
