@@ -1,4 +1,4 @@
-import Fastify, { type FastifyInstance } from 'fastify';
+import Fastify, { type FastifyInstance, LogController } from 'fastify';
 import type { Logger } from 'pino';
 import { errorHandler } from './error-handler.ts';
 
@@ -7,7 +7,7 @@ export function buildApp(logger: Logger, bodyLimit: number): FastifyInstance {
   const app = Fastify({
     loggerInstance: logger,
     // Per-request access logs would dominate the collector's cost; errors are still logged.
-    disableRequestLogging: true,
+    logController: new LogController({ disableRequestLogging: true }),
     bodyLimit,
     requestTimeout: 30_000,
     // Ids of requests in error logs, never their bodies or headers (write keys travel there).
