@@ -268,14 +268,18 @@ export function runLogConformance(name: string, factory: () => Promise<LogFixtur
         let total = 0;
         for (let p = 0; p < 4; p++) {
           const records = await readAll(log, 't', p);
-          records.forEach((r, i) => assert.equal(r.offset, i, 'offsets contiguous'));
+          assert.deepEqual(
+            records.map((r) => r.offset),
+            records.map((_, i) => i),
+            'offsets contiguous from 0',
+          );
           for (const r of records) {
             total++;
             assert.equal(acked.get(`${p}/${r.offset}`), r.value.toString());
-            const [a, b] = r.value.toString().split(':').map(Number) as [number, number];
+            const [, b, i] = r.value.toString().split(':').map(Number) as [number, number, number];
             const key = r.key!.toString();
-            const order = b * perBatch + Number(r.value.toString().split(':')[2]);
-            assert.ok((seq.get(key) ?? -1) < order, `order of key ${key} (appender ${a})`);
+            const order = b * perBatch + i;
+            assert.ok((seq.get(key) ?? -1) < order, `records of key ${key} stay in append order`);
             seq.set(key, order);
           }
         }
