@@ -1,0 +1,31 @@
+export * from './aggregates/index.ts';
+export type { CheckpointOutput, PartitionCheckpoint } from './checkpoint/checkpointer.ts';
+export type { BranchRoute } from './operators/branch.ts';
+export type { KeyedResult, LateEvent, LateOutput, Pipeline, Source, WindowResult } from './pipeline.ts';
+export {
+  type CheckpointInfo,
+  type EngineOptions,
+  type EngineStats,
+  StreamEngine,
+  startEngine,
+} from './runtime/engine.ts';
+export type { Logger } from './runtime/logger.ts';
+export type { RetryPolicy } from './runtime/retry.ts';
+export type { Sink } from './sinks/sink.ts';
+export { storeSink } from './sinks/store-sink.ts';
+export { type Table, type TableOptions, table } from './state/table.ts';
+export {
+  DEFAULT_LATE_TOPIC,
+  decodeJson,
+  type FromOptions,
+  from,
+  KeyedStream,
+  Stream,
+  WindowedStream,
+  type WindowOptions,
+} from './stream.ts';
+export { type Duration, toMs } from './windows/duration.ts';
+export { hopping } from './windows/hopping.ts';
+export { session } from './windows/session.ts';
+export { tumbling } from './windows/tumbling.ts';
+export type { FixedWindows, SessionWindows, Window, WindowSpec } from './windows/window.ts';

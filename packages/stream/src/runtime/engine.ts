@@ -1,0 +1,256 @@
+import { randomUUID } from 'node:crypto';
+import { join } from 'node:path';
+import { TracklaneError } from '@tracklane/core';
+import type { Consumer, Log, TopicPartition } from '@tracklane/log';
+import { Checkpointer, type PartitionCheckpoint } from '../checkpoint/checkpointer.ts';
+import type { Pipeline } from '../pipeline.ts';
+import { openStateDb, type StateDb } from '../state/state-db.ts';
+import { type Logger, silentLogger } from './logger.ts';
+import { openSinks, writeOutputs } from './outputs.ts';
+import { Processor } from './processor.ts';
+import { type RetryPolicy, sleep } from './retry.ts';
+import type { TaskSnapshot } from './task.ts';
+
+export interface EngineOptions {
+  log: Log;
+  /** Pipelines over the same source topic; each record is read and decoded once for all of them. */
+  pipelines: Pipeline[];
+  /** Consumer group; engines with the same group split the topic's partitions. */
+  group: string;
+  /** Directory for the state database (`<dir>/<group>.sqlite`), or ':memory:'. */
+  stateDir: string;
+  maxPollRecords?: number;
+  pollTimeoutMs?: number;
+  /** Checkpoint at most this often (ms). Default 200: also the bound on result freshness. */
+  checkpointIntervalMs?: number;
+  /** Batches processed while a checkpoint is being written before processing waits for it. Default 4. */
+  maxInFlightBatches?: number;
+  retry?: Partial<RetryPolicy>;
+  deadLetterTopic?: string;
+  logger?: Logger;
+  /** Called after each committed checkpoint (benchmarks use the sampled append times for freshness). */
+  onCheckpoint?: (info: CheckpointInfo) => void;
+  /** Keep every n-th record's append time for `onCheckpoint`. Default 0 (none). */
+  sampleEvery?: number;
+}
+
+export interface CheckpointInfo {
+  committedAt: number;
+  appendTimes: number[];
+  offsets: PartitionCheckpoint[];
+}
+
+export interface EngineStats {
+  records: number;
+  deadLettered: number;
+  retried: number;
+  checkpoints: number;
+  partitions: number[];
+}
+
+/**
+ * Runs pipelines on a consumer group: pull-based (`poll` with bounded maxRecords), checkpointing state and
+ * offsets together, seeking to its own checkpointed offsets whenever partitions are assigned. Partitions
+ * are processed concurrently by interleaving on one thread; more engines in the same group (in this
+ * process or another sharing the state file) split the partitions.
+ */
+export class StreamEngine {
+  private readonly topic: string;
+  private readonly state: StateDb;
+  private readonly checkpointer: Checkpointer;
+  private readonly processor: Processor;
+  private readonly logger: Logger;
+  private consumer: Consumer | undefined;
+  private assignment: TopicPartition[] | undefined;
+  private loop: Promise<void> | undefined;
+  private stopping = false;
+  private inflight: Promise<void> | undefined;
+  private lastCapture = 0;
+  private batchesSinceCapture = 0;
+  private dirty = false;
+  private checkpoints = 0;
+  private readonly committed = new Map<number, number>();
+  private readonly memberId = randomUUID();
+
+  constructor(private readonly options: EngineOptions) {
+    const topics = new Set(options.pipelines.map((p) => p.source.topic));
+    if (topics.size !== 1) {
+      throw new TracklaneError('E_BAD_ARGUMENT', 'an engine runs pipelines over exactly one source topic');
+    }
+    const names = new Set(options.pipelines.map((p) => p.name));
+    if (names.size !== options.pipelines.length) {
+      throw new TracklaneError('E_BAD_ARGUMENT', 'pipeline names in one engine must be unique');
+    }
+    this.topic = [...topics][0]!;
+    this.logger = options.logger ?? silentLogger;
+    const path =
+      options.stateDir === ':memory:' ? ':memory:' : join(options.stateDir, `${options.group}.sqlite`);
+    this.state = openStateDb(path);
+    this.checkpointer = new Checkpointer(this.state, this.topic, this.memberId);
+    this.processor = new Processor({
+      log: options.log,
+      pipelines: options.pipelines,
+      ...(options.retry === undefined ? {} : { retry: options.retry }),
+      ...(options.deadLetterTopic === undefined ? {} : { deadLetterTopic: options.deadLetterTopic }),
+      sampleEvery: options.sampleEvery ?? 0,
+    });
+  }
+
+  async start(): Promise<void> {
+    const { log } = this.options;
+    await log.ensureTopic(this.options.deadLetterTopic ?? 'dead-letter', { partitions: 1 });
+    for (const p of this.options.pipelines) {
+      if (typeof p.late === 'string') await log.ensureTopic(p.late, { partitions: 1 });
+    }
+    await openSinks(this.options.pipelines);
+    const consumer = await log.consumer({
+      group: this.options.group,
+      topics: [this.topic],
+      from: 'earliest',
+    });
+    this.consumer = consumer;
+    consumer.onRebalance((assignment) => {
+      this.assignment = assignment;
+    });
+    this.assignment ??= consumer.assignment();
+    this.loop = this.run(consumer);
+  }
+
+  stats(): EngineStats {
+    return { ...this.processor.stats, checkpoints: this.checkpoints, partitions: this.processor.owned };
+  }
+
+  /** Records of owned partitions not yet covered by a committed checkpoint. */
+  async lag(): Promise<number> {
+    const ends = await this.options.log.offsets(this.topic);
+    let lag = 0;
+    for (const p of this.processor.owned) {
+      const end = ends.find((o) => o.partition === p)?.end ?? 0;
+      lag += Math.max(0, end - (this.committed.get(p) ?? 0));
+    }
+    return lag;
+  }
+
+  async stop(): Promise<void> {
+    if (this.stopping) return;
+    this.stopping = true;
+    await this.loop;
+    await this.inflight;
+    await this.checkpoint();
+    await this.inflight;
+    await this.consumer?.close();
+    this.state.release();
+  }
+
+  private async run(consumer: Consumer): Promise<void> {
+    const { maxPollRecords = 1000, pollTimeoutMs = 100, checkpointIntervalMs = 200 } = this.options;
+    const maxInFlight = this.options.maxInFlightBatches ?? 4;
+    const tables = [...new Set(this.options.pipelines.flatMap((p) => p.tables))];
+    let failures = 0;
+    while (!this.stopping) {
+      try {
+        if (this.assignment !== undefined) await this.rebalance(consumer);
+        if (tables.length > 0) await Promise.all(tables.map((t) => t.catchUp()));
+        const records = await consumer.poll({ maxRecords: maxPollRecords, timeoutMs: pollTimeoutMs });
+        if (records.length > 0) {
+          await this.processor.process(records);
+          this.dirty = true;
+          this.batchesSinceCapture++;
+        }
+        // Bounded in-flight work: processing may run ahead of a checkpoint being written by at most
+        // `maxInFlight` batches, so a slow sink slows consumption instead of growing memory.
+        if (this.inflight !== undefined && this.batchesSinceCapture >= maxInFlight) await this.inflight;
+        if (
+          this.inflight === undefined &&
+          this.dirty &&
+          Date.now() - this.lastCapture >= checkpointIntervalMs
+        ) {
+          this.inflight = this.checkpoint().finally(() => {
+            this.inflight = undefined;
+          });
+        }
+        failures = 0;
+      } catch (err) {
+        failures++;
+        this.logger.error({ err, group: this.options.group }, 'stream engine loop failed; retrying');
+        await sleep(Math.min(5000, 50 * 2 ** failures));
+      }
+    }
+  }
+
+  private async rebalance(consumer: Consumer): Promise<void> {
+    const assignment = this.assignment!;
+    this.assignment = undefined;
+    const wanted = new Set(assignment.filter((tp) => tp.topic === this.topic).map((tp) => tp.partition));
+    for (const p of this.processor.owned) {
+      if (!wanted.has(p)) {
+        // Uncheckpointed work on a revoked partition is dropped: its new owner resumes from our last
+        // checkpoint and does it again.
+        this.processor.removePartition(p);
+        this.committed.delete(p);
+      }
+    }
+    const added = [...wanted].filter((p) => !this.processor.owned.includes(p));
+    if (added.length === 0) return;
+    const resume = await this.checkpointer.claim(added);
+    const starts = await this.options.log.offsets(this.topic);
+    for (const p of added) {
+      const offset = resume.get(p) ?? starts.find((o) => o.partition === p)?.start ?? 0;
+      this.processor.addPartition(p, offset, (pipeline) => this.checkpointer.load(pipeline, p));
+      this.committed.set(p, offset);
+      consumer.seek({ topic: this.topic, partition: p, offset });
+    }
+    this.logger.info(
+      { group: this.options.group, partitions: this.processor.owned },
+      'stream partitions assigned',
+    );
+  }
+
+  /** Captures and commits; a failed commit is retried with the same snapshots until it lands. */
+  private async checkpoint(): Promise<void> {
+    this.lastCapture = Date.now();
+    this.batchesSinceCapture = 0;
+    this.dirty = false;
+    const { snapshots, samples } = this.processor.capture();
+    const offsets: PartitionCheckpoint[] = [...this.processor.positions].map(([partition, offset]) => ({
+      partition,
+      offset,
+    }));
+    if (offsets.length === 0) return;
+    for (let attempt = 0; ; attempt++) {
+      try {
+        await this.commit(snapshots, offsets);
+        break;
+      } catch (err) {
+        this.logger.warn({ err, attempt, group: this.options.group }, 'checkpoint failed; retrying');
+        if (this.stopping && attempt >= 3) return;
+        await sleep(Math.min(5000, 50 * 2 ** attempt));
+      }
+    }
+    this.checkpoints++;
+    for (const o of offsets) this.committed.set(o.partition, o.offset);
+    this.consumer
+      ?.commit(offsets.map((o) => ({ topic: this.topic, ...o })))
+      .catch((err: unknown) =>
+        this.logger.warn({ err }, 'consumer group commit failed (informational only)'),
+      );
+    this.options.onCheckpoint?.({ committedAt: Date.now(), appendTimes: samples, offsets });
+  }
+
+  private commit(snapshots: TaskSnapshot[], offsets: PartitionCheckpoint[]): Promise<void> {
+    return this.checkpointer.commit(snapshots, offsets, (outputs) =>
+      writeOutputs(this.options.log, outputs, async (pipeline, stage, reason, payload, headers) => {
+        await this.options.log.append(this.options.deadLetterTopic ?? 'dead-letter', [
+          { value: payload, headers: { ...headers, stage: pipeline.name, operator: stage, reason } },
+        ]);
+      }),
+    );
+  }
+}
+
+/** Creates and starts an engine. */
+export async function startEngine(options: EngineOptions): Promise<StreamEngine> {
+  const engine = new StreamEngine(options);
+  await engine.start();
+  return engine;
+}

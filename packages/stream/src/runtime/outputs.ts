@@ -1,0 +1,111 @@
+import type { Log, RecordInput } from '@tracklane/log';
+import type { CheckpointOutput } from '../checkpoint/checkpointer.ts';
+import type { Push, RecordScope } from '../operators/operator.ts';
+import type { LateEvent, Pipeline } from '../pipeline.ts';
+import type { Sink } from '../sinks/sink.ts';
+
+export type DeadLetterFn = (
+  pipeline: Pipeline,
+  stage: string,
+  reason: string,
+  payload: Uint8Array,
+  headers: Record<string, string>,
+) => Promise<void>;
+
+/**
+ * Writes what a checkpoint produced: runs the post-aggregate operators over the results, then hands them
+ * to the terminal; appends branch outputs and late events. Called inside the checkpoint transaction.
+ */
+export async function writeOutputs(
+  log: Log,
+  outputs: CheckpointOutput[],
+  deadLetter: DeadLetterFn,
+): Promise<void> {
+  const appends = new Map<string, RecordInput[]>();
+  const add = (topic: string, record: RecordInput) => {
+    let list = appends.get(topic);
+    if (list === undefined) {
+      list = [];
+      appends.set(topic, list);
+    }
+    list.push(record);
+  };
+  const writes: Promise<void>[] = [];
+  for (const { pipeline, items, snapshots } of outputs) {
+    const late: LateEvent[] = [];
+    for (const s of snapshots) {
+      for (const out of s.topicOut) add(out.topic, { key: out.key, value: out.value, headers: out.headers });
+      for (const l of s.late) late.push(l);
+    }
+    if (late.length > 0) {
+      if (typeof pipeline.late === 'string') {
+        for (const l of late) {
+          add(pipeline.late, {
+            key: l.record.key,
+            value: l.record.value,
+            headers: {
+              pipeline: pipeline.name,
+              reason: l.reason,
+              'event-time': String(l.eventTime),
+              watermark: String(l.watermark),
+              'source-topic': l.record.topic,
+              'source-partition': String(l.record.partition),
+              'source-offset': String(l.record.offset),
+            },
+          });
+        }
+      } else {
+        writes.push(pipeline.late.write(late));
+      }
+    }
+    const results = await runPost(pipeline, items, deadLetter);
+    if (results.length === 0) continue;
+    const terminal = pipeline.terminal;
+    if (terminal.kind === 'sink') {
+      writes.push(terminal.sink.write(results));
+    } else {
+      for (const r of results) {
+        add(terminal.topic, { key: terminal.key ? terminal.key(r) : null, value: terminal.encode(r) });
+      }
+    }
+  }
+  for (const [topic, records] of appends) writes.push(log.append(topic, records).then(() => undefined));
+  await Promise.all(writes);
+}
+
+async function runPost(pipeline: Pipeline, items: unknown[], deadLetter: DeadLetterFn): Promise<unknown[]> {
+  if (pipeline.post.length === 0) return items;
+  const out: unknown[] = [];
+  const scope = { stage: '' } as RecordScope;
+  let head: Push = (value) => {
+    out.push(value);
+  };
+  const noState = { seen: () => new Map<string, number>() };
+  for (let i = pipeline.post.length - 1; i >= 0; i--)
+    head = pipeline.post[i]!.compile(head, scope, noState, i);
+  for (const item of items) {
+    try {
+      head(item);
+    } catch (err) {
+      // Results are recomputed from state, so a failing result mapper would fail again: dead-letter it.
+      const reason = err instanceof Error ? err.message : String(err);
+      await deadLetter(pipeline, scope.stage, reason, Buffer.from(JSON.stringify(item)), {});
+    }
+  }
+  return out;
+}
+
+export async function openSinks(pipelines: readonly Pipeline[]): Promise<void> {
+  const opened = new Set<Sink<unknown>>();
+  for (const p of pipelines) {
+    const sinks: Array<Sink<unknown> | undefined> = [
+      p.terminal.kind === 'sink' ? p.terminal.sink : undefined,
+    ];
+    if (typeof p.late !== 'string') sinks.push(p.late as Sink<unknown>);
+    for (const sink of sinks) {
+      if (sink === undefined || opened.has(sink)) continue;
+      opened.add(sink);
+      await sink.open?.();
+    }
+  }
+}

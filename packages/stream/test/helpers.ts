@@ -1,0 +1,76 @@
+import { EmbeddedLog } from '@tracklane/log';
+import type { Row, Store, TableDefinition } from '@tracklane/storage';
+import type { StreamEngine } from '../src/index.ts';
+import type { Sink } from '../src/sinks/sink.ts';
+
+export async function openLog(dir: string): Promise<EmbeddedLog> {
+  return EmbeddedLog.open(dir, { retentionCheckIntervalMs: 0 });
+}
+
+/** A sink that keeps the last item per key, like an upsert into a table. */
+export function upsertSink<T>(key: (item: T) => string): Sink<T> & { rows: Map<string, T>; writes: number } {
+  const rows = new Map<string, T>();
+  const sink = {
+    rows,
+    writes: 0,
+    async write(items: T[]) {
+      sink.writes++;
+      for (const item of items) rows.set(key(item), item);
+    },
+  };
+  return sink;
+}
+
+export function listSink<T>(): Sink<T> & { items: T[] } {
+  const items: T[] = [];
+  return {
+    items,
+    async write(batch: T[]) {
+      items.push(...batch);
+    },
+  };
+}
+
+/** Waits until the engine has checkpointed everything appended so far. */
+export async function drain(engine: StreamEngine, timeoutMs = 20_000): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  while (Date.now() < deadline) {
+    if ((await engine.lag()) === 0 && engine.stats().partitions.length > 0) return;
+    await new Promise((r) => setTimeout(r, 20));
+  }
+  throw new Error(`engine did not drain within ${timeoutMs} ms (lag ${await engine.lag()})`);
+}
+
+/** An in-memory Store double: tables as maps keyed by primary key. Unit tests only. */
+export class MemoryStore implements Store {
+  readonly tables = new Map<string, { def: TableDefinition; rows: Map<string, Row> }>();
+  async migrate() {}
+  async insertEvents(): Promise<number> {
+    return 0;
+  }
+  async insertDeadLetters() {}
+  async defineTable(def: TableDefinition) {
+    if (!this.tables.has(def.name)) this.tables.set(def.name, { def, rows: new Map() });
+  }
+  async upsert(table: string, rows: Row[]) {
+    const t = this.tables.get(table);
+    if (t === undefined) throw new Error(`no table ${table}`);
+    for (const row of rows) t.rows.set(JSON.stringify(t.def.primaryKey.map((c) => row[c])), { ...row });
+  }
+  async swapTable(source: string, target: string) {
+    const t = this.tables.get(source);
+    if (t === undefined) throw new Error(`no table ${source}`);
+    this.tables.delete(source);
+    this.tables.set(target, { def: { ...t.def, name: target }, rows: t.rows });
+  }
+  async dropTable(table: string) {
+    this.tables.delete(table);
+  }
+  async query(): Promise<never> {
+    throw new Error('MemoryStore does not run SQL');
+  }
+  async close() {}
+  rows(table: string): Row[] {
+    return [...(this.tables.get(table)?.rows.values() ?? [])];
+  }
+}
