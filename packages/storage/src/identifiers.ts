@@ -1,6 +1,6 @@
 import { TracklaneError } from '@tracklane/core';
 
-const IDENTIFIER = /^[a-z_][a-z0-9_]{0,62}$/;
+export const IDENTIFIER = /^[a-z_][a-z0-9_]{0,62}$/;
 
 /** Table and column names come from code, never from users, but are still checked: they are spliced into
  * DDL, where parameters cannot be bound. */

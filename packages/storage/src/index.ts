@@ -4,9 +4,13 @@ export type {
   ColumnDefinition,
   ColumnType,
   DeadLetter,
+  Erasure,
+  EventRange,
   QueryOptions,
+  QueryParam,
   QueryResult,
   Row,
   Store,
+  StoredEventRow,
   TableDefinition,
 } from './store.ts';

@@ -46,15 +46,57 @@ export interface QueryResult {
   truncated: boolean;
 }
 
+export type QueryParam = string | number | boolean | null;
+
 export interface QueryOptions {
   maxRows?: number;
   timeoutMs?: number;
+  /** Values for `$1`, `$2`, ... placeholders: user input reaches SQL only this way, never spliced in. */
+  params?: QueryParam[];
+}
+
+/** A raw event as stored: timestamps as UTC ISO strings, JSON columns as JSON text. */
+export interface StoredEventRow {
+  message_id: string;
+  type: string;
+  event: string | null;
+  name: string | null;
+  anonymous_id: string | null;
+  user_id: string | null;
+  group_id: string | null;
+  previous_id: string | null;
+  timestamp: string;
+  sent_at: string | null;
+  received_at: string;
+  source_id: string;
+  properties: string | null;
+  traits: string | null;
+  context: string | null;
+}
+
+export interface EventRange {
+  /** Epoch ms, inclusive. */
+  from?: number;
+  /** Epoch ms, exclusive. */
+  to?: number;
+}
+
+export interface Erasure {
+  /** Every id the person was known by (user id, stitched anonymous ids); all are now tombstoned. */
+  ids: string[];
+  eventsDeleted: number;
+  /** Rows removed from identities, projections and dead letters. */
+  derivedRowsDeleted: number;
 }
 
 export interface Store {
   /** Creates or upgrades the built-in schema (versioned migrations). */
   migrate(): Promise<void>;
-  /** Inserts raw events; an event whose messageId is already stored is skipped. Returns how many were new. */
+  /**
+   * Inserts raw events; an event whose messageId is already stored, or whose user/anonymous id is
+   * tombstoned, is skipped. Links anonymous ids to user ids (identify, alias) for identity stitching.
+   * Returns how many were new.
+   */
   insertEvents(events: TrackedEvent[]): Promise<number>;
   insertDeadLetters(letters: DeadLetter[]): Promise<void>;
   /** Creates a projection table if missing. */
@@ -64,6 +106,16 @@ export interface Store {
   /** Atomically replaces `target` with `source` (used by replay: rebuild aside, then swap in). */
   swapTable(source: string, target: string): Promise<void>;
   dropTable(table: string): Promise<void>;
+  /**
+   * Removes every event of a person (by user id and every anonymous id stitched to it, plus `knownIds`),
+   * their derived rows, and tombstones those ids so that `insertEvents` skips their events from then on
+   * (a replayed log cannot bring them back). Idempotent.
+   */
+  eraseUser(userId: string, knownIds?: string[]): Promise<Erasure>;
+  /** Retention: deletes raw events older than `cutoff` (epoch ms). Returns how many were deleted. */
+  deleteEventsBefore(cutoff: number): Promise<number>;
+  /** Streams raw events in time order, in batches, for export; reads a consistent snapshot. */
+  scanEvents(range: EventRange, batchRows?: number): AsyncIterable<StoredEventRow[]>;
   /** Runs one read-only SELECT; rejects writes, file access and multiple statements. */
   query(sql: string, options?: QueryOptions): Promise<QueryResult>;
   close(): Promise<void>;

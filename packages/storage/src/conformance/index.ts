@@ -160,6 +160,110 @@ export function runStoreConformance(name: string, factory: () => Promise<StoreFi
       assert.equal(result.truncated, true);
     });
 
+    it('binds parameters instead of splicing them into SQL', async () => {
+      const hostile = "x' OR 1=1 --";
+      const result = await store.query('SELECT count(*) FROM events WHERE user_id = $1', {
+        params: [hostile],
+      });
+      assert.deepEqual(result.rows, [[0]]);
+      const echo = await store.query('SELECT $1 AS s, $2 + 1 AS n', { params: [hostile, 41] });
+      assert.deepEqual(echo.rows, [[hostile, 42]]);
+    });
+
+    it('erases a person by user id and stitched anonymous ids, and keeps them erased', async () => {
+      await store.insertEvents([
+        event('er-1', { userId: undefined, anonymousId: 'er-anon' } as Partial<TrackedEvent>),
+        event('er-2', {
+          type: 'identify',
+          userId: 'er-user',
+          anonymousId: 'er-anon',
+        } as Partial<TrackedEvent>),
+        event('er-3', { userId: 'er-user' } as Partial<TrackedEvent>),
+        event('er-keep', { userId: 'someone-else' } as Partial<TrackedEvent>),
+      ]);
+      await store.defineTable({
+        name: 'conf_profiles',
+        columns: [
+          { name: 'user_id', type: 'string' },
+          { name: 'n', type: 'int' },
+        ],
+        primaryKey: ['user_id'],
+      });
+      await store.upsert('conf_profiles', [
+        { user_id: 'er-user', n: 1 },
+        { user_id: 'someone-else', n: 2 },
+      ]);
+      const erasure = await store.eraseUser('er-user');
+      assert.deepEqual(erasure.ids, ['er-anon', 'er-user']);
+      assert.equal(erasure.eventsDeleted, 3);
+      const left = await store.query(
+        "SELECT message_id FROM events WHERE message_id LIKE 'er-%' ORDER BY message_id",
+      );
+      assert.deepEqual(left.rows, [['er-keep']]);
+      assert.deepEqual((await store.query('SELECT user_id FROM conf_profiles')).rows, [['someone-else']]);
+      // Re-delivery of the same events, and new events under either id, stay out.
+      await store.insertEvents([
+        event('er-1', { userId: undefined, anonymousId: 'er-anon' } as Partial<TrackedEvent>),
+        event('er-4', { userId: 'er-user' } as Partial<TrackedEvent>),
+      ]);
+      assert.deepEqual((await store.query("SELECT count(*) FROM events WHERE message_id LIKE 'er-%'")).rows, [
+        [1],
+      ]);
+    });
+
+    it('extends a tombstone to anonymous ids revealed after the erasure', async () => {
+      await store.eraseUser('late-user');
+      await store.insertEvents([
+        event('late-1', { userId: undefined, anonymousId: 'late-anon' } as Partial<TrackedEvent>),
+      ]);
+      await store.insertEvents([
+        event('late-2', {
+          type: 'identify',
+          userId: 'late-user',
+          anonymousId: 'late-anon',
+        } as Partial<TrackedEvent>),
+      ]);
+      await store.insertEvents([
+        event('late-3', { userId: undefined, anonymousId: 'late-anon' } as Partial<TrackedEvent>),
+      ]);
+      assert.deepEqual(
+        (await store.query("SELECT count(*) FROM events WHERE message_id LIKE 'late-%'")).rows,
+        [[0]],
+      );
+    });
+
+    it('deletes raw events older than a cutoff', async () => {
+      await store.insertEvents([
+        event('old-1', { timestamp: '2001-01-01T00:00:00Z' } as Partial<TrackedEvent>),
+        event('old-2', { timestamp: '2001-01-02T00:00:00Z' } as Partial<TrackedEvent>),
+      ]);
+      assert.equal(await store.deleteEventsBefore(Date.parse('2001-01-02T00:00:00Z')), 1);
+      assert.deepEqual(
+        (await store.query("SELECT message_id FROM events WHERE message_id LIKE 'old-%'")).rows,
+        [['old-2']],
+      );
+    });
+
+    it('scans events of a time range in order, in batches', async () => {
+      await store.insertEvents([
+        event('scan-2', { timestamp: '2002-01-01T00:00:02Z' } as Partial<TrackedEvent>),
+        event('scan-1', { timestamp: '2002-01-01T00:00:01Z' } as Partial<TrackedEvent>),
+        event('scan-3', { timestamp: '2002-01-01T00:00:03Z' } as Partial<TrackedEvent>),
+      ]);
+      const batches: string[][] = [];
+      for await (const batch of store.scanEvents(
+        { from: Date.parse('2002-01-01T00:00:01Z'), to: Date.parse('2002-01-01T00:00:03Z') },
+        1,
+      )) {
+        batches.push(batch.map((row) => row.message_id));
+      }
+      assert.deepEqual(batches, [['scan-1'], ['scan-2']]);
+      for await (const [row] of store.scanEvents({ from: Date.parse('2002-01-01T00:00:03Z') })) {
+        assert.equal(row!.timestamp, '2002-01-01T00:00:03.000Z');
+        assert.deepEqual(JSON.parse(row!.properties!), { plan: 'pro', seats: 3 });
+      }
+    });
+
     it('stops a query that runs past its time limit', async () => {
       await assert.rejects(store.query('SELECT count(*) FROM range(10000000000) a', { timeoutMs: 200 }), {
         code: 'E_QUERY_TIMEOUT',

@@ -35,4 +35,30 @@ export const MIGRATIONS: readonly { version: number; description: string; sql: s
       );
     `,
   },
+  {
+    version: 2,
+    description: 'identity stitching, erasure tombstones',
+    // First link wins: an anonymous id stays with the first user it was identified as, so a shared device
+    // does not merge two people. Backfilled from events stored before this migration.
+    sql: `
+      CREATE TABLE identities (
+        distinct_id VARCHAR PRIMARY KEY,
+        person_id   VARCHAR NOT NULL,
+        linked_at   TIMESTAMP NOT NULL
+      );
+      CREATE TABLE tombstones (
+        distinct_id VARCHAR PRIMARY KEY,
+        erased_for  VARCHAR NOT NULL,
+        erased_at   TIMESTAMP NOT NULL
+      );
+      INSERT INTO identities
+      SELECT distinct_id, arg_min(person_id, ts), min(ts) FROM (
+        SELECT anonymous_id AS distinct_id, user_id AS person_id, timestamp AS ts FROM events
+        WHERE anonymous_id IS NOT NULL AND user_id IS NOT NULL AND anonymous_id <> user_id
+        UNION ALL
+        SELECT previous_id, user_id, timestamp FROM events
+        WHERE type = 'alias' AND previous_id IS NOT NULL AND user_id IS NOT NULL AND previous_id <> user_id
+      ) GROUP BY distinct_id;
+    `,
+  },
 ];
