@@ -1,7 +1,7 @@
 import type { Client } from '../client.ts';
 import { selector, text, trackAttributes } from './selector.ts';
 
-const CLICKABLE = '[data-track],a,button,[role=button],input[type=submit],input[type=button]';
+const CLICKABLE = '[data-track]:not(form),a,button,[role=button],input[type=submit],input[type=button]';
 
 /**
  * Clicks on `[data-track]` elements (event named by the attribute) and on links and buttons (`Element
