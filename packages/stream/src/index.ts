@@ -3,6 +3,24 @@ export type { CheckpointOutput, PartitionCheckpoint } from './checkpoint/checkpo
 export type { BranchRoute } from './operators/branch.ts';
 export type { KeyedResult, LateEvent, LateOutput, Pipeline, Source, WindowResult } from './pipeline.ts';
 export {
+  BUILTIN_GROUP,
+  BUILTIN_PIPELINES,
+  type BuiltinPipelinesOptions,
+  type RunningPipelines,
+  startBuiltinPipelines,
+} from './pipelines/builtin.ts';
+export { eventCountsMinute, eventName } from './pipelines/event-counts-minute.ts';
+export {
+  decodeEvent,
+  EVENTS_TOPIC,
+  type Projection,
+  type ProjectionContext,
+} from './pipelines/projection.ts';
+export { pageOf, sessionId, sessions } from './pipelines/sessions.ts';
+export { uniqueUsersDay, uniqueUsersHour } from './pipelines/unique-users.ts';
+export { userProfiles } from './pipelines/user-profiles.ts';
+export { type ReplayOptions, type ReplayProgress, type ReplayResult, replayPipeline } from './replay.ts';
+export {
   type CheckpointInfo,
   type EngineOptions,
   type EngineStats,

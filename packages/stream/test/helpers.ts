@@ -1,5 +1,4 @@
 import { EmbeddedLog } from '@tracklane/log';
-import type { Row, Store, TableDefinition } from '@tracklane/storage';
 import type { StreamEngine } from '../src/index.ts';
 import type { Sink } from '../src/sinks/sink.ts';
 
@@ -39,38 +38,4 @@ export async function drain(engine: StreamEngine, timeoutMs = 20_000): Promise<v
     await new Promise((r) => setTimeout(r, 20));
   }
   throw new Error(`engine did not drain within ${timeoutMs} ms (lag ${await engine.lag()})`);
-}
-
-/** An in-memory Store double: tables as maps keyed by primary key. Unit tests only. */
-export class MemoryStore implements Store {
-  readonly tables = new Map<string, { def: TableDefinition; rows: Map<string, Row> }>();
-  async migrate() {}
-  async insertEvents(): Promise<number> {
-    return 0;
-  }
-  async insertDeadLetters() {}
-  async defineTable(def: TableDefinition) {
-    if (!this.tables.has(def.name)) this.tables.set(def.name, { def, rows: new Map() });
-  }
-  async upsert(table: string, rows: Row[]) {
-    const t = this.tables.get(table);
-    if (t === undefined) throw new Error(`no table ${table}`);
-    for (const row of rows) t.rows.set(JSON.stringify(t.def.primaryKey.map((c) => row[c])), { ...row });
-  }
-  async swapTable(source: string, target: string) {
-    const t = this.tables.get(source);
-    if (t === undefined) throw new Error(`no table ${source}`);
-    this.tables.delete(source);
-    this.tables.set(target, { def: { ...t.def, name: target }, rows: t.rows });
-  }
-  async dropTable(table: string) {
-    this.tables.delete(table);
-  }
-  async query(): Promise<never> {
-    throw new Error('MemoryStore does not run SQL');
-  }
-  async close() {}
-  rows(table: string): Row[] {
-    return [...(this.tables.get(table)?.rows.values() ?? [])];
-  }
 }

@@ -1,0 +1,65 @@
+import { join } from 'node:path';
+import type { Log } from '@tracklane/log';
+import type { Store } from '@tracklane/storage';
+import { type EngineStats, startEngine } from '../runtime/engine.ts';
+import type { Logger } from '../runtime/logger.ts';
+import { eventCountsMinute } from './event-counts-minute.ts';
+import { EVENTS_TOPIC, type Projection } from './projection.ts';
+import { sessions } from './sessions.ts';
+import { uniqueUsersDay, uniqueUsersHour } from './unique-users.ts';
+import { userProfiles } from './user-profiles.ts';
+
+export const BUILTIN_PIPELINES: readonly Projection[] = [
+  eventCountsMinute,
+  uniqueUsersHour,
+  uniqueUsersDay,
+  sessions,
+  userProfiles,
+];
+
+export const BUILTIN_GROUP = 'tracklane-builtin';
+
+export interface BuiltinPipelinesOptions {
+  log: Log;
+  store: Store;
+  /** Tracklane's data dir; state goes to `<dataDir>/stream/`. */
+  dataDir: string;
+  logger?: Logger;
+  /** Fill the exact columns of the unique-user tables (memory grows with users per day). Default false. */
+  exact?: boolean;
+  /** Partitions of the events topic if it has to be created here. Default 4. */
+  partitions?: number;
+  /** Checkpoint interval, the bound on how stale the tables are. Default 500 ms. */
+  checkpointIntervalMs?: number;
+}
+
+export interface RunningPipelines {
+  /** Events appended to the events topic but not yet reflected in the tables. */
+  lag(): Promise<number>;
+  stats(): EngineStats;
+  stop(): Promise<void>;
+}
+
+export function findBuiltin(name: string): Projection | undefined {
+  return BUILTIN_PIPELINES.find((p) => p.name === name);
+}
+
+/**
+ * Runs every built-in projection in one engine over the events topic (each record is read and decoded
+ * once for all five). Called by `tracklane start`.
+ */
+export async function startBuiltinPipelines(options: BuiltinPipelinesOptions): Promise<RunningPipelines> {
+  const { log, store, dataDir } = options;
+  await log.ensureTopic(EVENTS_TOPIC, { partitions: options.partitions ?? 4 });
+  const exact = options.exact ?? false;
+  const pipelines = BUILTIN_PIPELINES.map((p) => p.build({ log, store, tableName: p.name, exact }));
+  const engine = await startEngine({
+    log,
+    pipelines,
+    group: BUILTIN_GROUP,
+    stateDir: join(dataDir, 'stream'),
+    checkpointIntervalMs: options.checkpointIntervalMs ?? 500,
+    ...(options.logger === undefined ? {} : { logger: options.logger }),
+  });
+  return { lag: () => engine.lag(), stats: () => engine.stats(), stop: () => engine.stop() };
+}

@@ -1,0 +1,96 @@
+import { createHash } from 'node:crypto';
+import type { TrackedEvent } from '@tracklane/core';
+import { aggregates } from '../aggregates/aggregate.ts';
+import { count, latest, sum } from '../aggregates/basic.ts';
+import type { WindowResult } from '../pipeline.ts';
+import { storeSink } from '../sinks/store-sink.ts';
+import { session } from '../windows/session.ts';
+import { events, eventTime, type Projection, tableAs, visitorId } from './projection.ts';
+
+const ACTIVITY = new Set(['track', 'page', 'screen']);
+
+/** The page a page/screen event was on: its path when sent, else its url, else its name. */
+export function pageOf(event: TrackedEvent): string | undefined {
+  if (event.type !== 'page' && event.type !== 'screen') return undefined;
+  const props = event.properties as Record<string, unknown> | undefined;
+  const page = (event.context as { page?: Record<string, unknown> } | undefined)?.page;
+  const path = props?.path ?? page?.path ?? props?.url ?? page?.url ?? event.name;
+  return typeof path === 'string' ? path : '';
+}
+
+const sessionAggregate = aggregates({
+  events: count<TrackedEvent>(),
+  pages: sum((e: TrackedEvent) => (e.type === 'page' || e.type === 'screen' ? 1 : 0)),
+  // The earliest page is the latest by negated time; ties resolve by message id either way.
+  entry: latest(
+    pageOf,
+    (e) => -eventTime(e),
+    (e) => e.messageId,
+  ),
+  exit: latest(pageOf, eventTime, (e) => e.messageId),
+  user: latest(
+    (e: TrackedEvent) => e.userId,
+    eventTime,
+    (e) => e.messageId,
+  ),
+});
+
+type SessionValue = ReturnType<typeof sessionAggregate.result>;
+
+export function sessionId(visitor: string, start: number): string {
+  return createHash('sha256').update(`${visitor}\u0000${start}`).digest('hex').slice(0, 32);
+}
+
+/**
+ * Sessions of track/page/screen activity per visitor, split by 30 minutes without events. A session is
+ * written once, when final: when the watermark is past its last event + 30 min + 10 min allowed lateness.
+ * Out-of-order events that bridge two sessions merge them before that. A bounce is a single-event session.
+ */
+export const sessions: Projection = {
+  name: 'sessions',
+  table: {
+    name: 'sessions',
+    columns: [
+      { name: 'session_id', type: 'string' },
+      { name: 'visitor_id', type: 'string' },
+      { name: 'user_id', type: 'string', nullable: true },
+      { name: 'start_at', type: 'timestamp' },
+      { name: 'end_at', type: 'timestamp' },
+      { name: 'duration_ms', type: 'int' },
+      { name: 'event_count', type: 'int' },
+      { name: 'page_count', type: 'int' },
+      { name: 'bounce', type: 'bool' },
+      { name: 'entry_page', type: 'string', nullable: true },
+      { name: 'exit_page', type: 'string', nullable: true },
+    ],
+    primaryKey: ['session_id'],
+  },
+  build({ log, store, tableName }) {
+    const gapMs = 30 * 60_000;
+    return events(log)
+      .filter((e) => ACTIVITY.has(e.type) && visitorId(e) !== null)
+      .dedupe((e) => e.messageId, { horizon: '2h' })
+      .keyBy((e) => visitorId(e)!)
+      .window(session('30m'), { allowedLateness: '10m' })
+      .aggregate(sessionAggregate)
+      .to(
+        storeSink(store, tableAs(this.table, tableName), (r: WindowResult<string, SessionValue>) => {
+          const end = r.window.end - gapMs;
+          return {
+            session_id: sessionId(r.key, r.window.start),
+            visitor_id: r.key,
+            user_id: r.value.user,
+            start_at: r.window.start,
+            end_at: end,
+            duration_ms: end - r.window.start,
+            event_count: r.value.events,
+            page_count: r.value.pages,
+            bounce: r.value.events === 1,
+            entry_page: r.value.entry,
+            exit_page: r.value.exit,
+          };
+        }),
+        { name: this.name },
+      );
+  },
+};
