@@ -1,0 +1,1 @@
+export { NatsLog, type NatsLogOptions } from './nats-log.ts';

@@ -1,0 +1,38 @@
+import { randomBytes } from 'node:crypto';
+import { jetstreamManager } from '@nats-io/jetstream';
+import { connect } from '@nats-io/transport-node';
+import type { LogFixture } from '@tracklane/log/conformance';
+import { NatsLog } from '../src/index.ts';
+
+/**
+ * A fresh namespace per test on a shared server: streams and buckets of one test never meet another's,
+ * and cleanup deletes exactly them (a server per test would cost seconds on a 3-node cluster).
+ */
+export function natsFixture(servers: () => string[], replicas: number): () => Promise<LogFixture> {
+  return async () => {
+    const namespace = `t${randomBytes(4).toString('hex')}`;
+    return {
+      open: () =>
+        NatsLog.open({
+          servers: servers(),
+          namespace,
+          replicas,
+          retentionCheckIntervalMs: 0,
+          sessionTimeoutMs: 3000,
+        }),
+      cleanup: async () => {
+        const nc = await connect({ servers: servers() });
+        try {
+          const jsm = await jetstreamManager(nc);
+          const doomed: string[] = [];
+          for await (const name of jsm.streams.names()) {
+            if (name.startsWith(`${namespace}_`) || name.startsWith(`KV_${namespace}_`)) doomed.push(name);
+          }
+          await Promise.all(doomed.map((name) => jsm.streams.delete(name)));
+        } finally {
+          await nc.close();
+        }
+      },
+    };
+  };
+}
