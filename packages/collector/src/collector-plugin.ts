@@ -1,37 +1,86 @@
 import cors from '@fastify/cors';
-import type { FastifyInstance } from 'fastify';
+import { TracklaneError } from '@tracklane/core';
+import type { FastifyInstance, FastifyRequest } from 'fastify';
+import { registerBodyParsing } from './body/register-body-parsing.ts';
 import type { CollectorContext } from './collector-context.ts';
-import { registerSegmentBatch } from './routes/segment-batch.ts';
+import { overloaded } from './ingest.ts';
+import { POSTHOG_PATHS } from './protocols/posthog.ts';
+import { SNOWPLOW_PIXEL_PATH, SNOWPLOW_POST_PATH } from './protocols/snowplow.ts';
+import { registerPostHogRoutes } from './routes/posthog-routes.ts';
+import { registerSegmentRoutes } from './routes/segment-routes.ts';
+import { registerSnowplowRoutes } from './routes/snowplow-routes.ts';
 
-/** Largest request body the collector reads (Segment's batch limit), before any decompression. */
+/** Largest request body the collector reads (Segment's batch limit), after any decompression. */
 export const MAX_BATCH_BYTES = 500 * 1024;
 
+const COLLECTOR_PATHS = new Set<string>([...POSTHOG_PATHS, SNOWPLOW_POST_PATH, SNOWPLOW_PIXEL_PATH]);
+
+/** Whether a URL is one of the collector's: only those get the permissive CORS that browser SDKs need. */
+export function isCollectorPath(url: string): boolean {
+  const q = url.indexOf('?');
+  const path = q === -1 ? url : url.slice(0, q);
+  return path.startsWith('/v1/') || COLLECTOR_PATHS.has(path);
+}
+
 /**
- * Registers the collector's routes in their own encapsulated scope: its body limit and content-type
- * parsers do not leak into the analytics API.
+ * Registers the collector's routes in their own encapsulated scope: body parsers, CORS and limits do not
+ * leak into the analytics API. `/metrics` is registered outside that scope (no CORS, no limits).
  */
-export async function collectorPlugin(app: FastifyInstance, context: CollectorContext): Promise<void> {
-  // Write keys are public by design (they ship in web pages), so any origin may send events; no cookies
-  // are involved, hence no credentials.
-  await app.register(cors, {
-    origin: '*',
-    methods: ['POST', 'GET', 'OPTIONS'],
-    allowedHeaders: ['content-type', 'authorization', 'content-encoding'],
-    maxAge: 86_400,
+export async function collectorPlugin(app: FastifyInstance, ctx: CollectorContext): Promise<void> {
+  app.get('/metrics', async (_request, reply) => {
+    const text = await ctx.metrics.registry.metrics();
+    return reply.header('content-type', ctx.metrics.registry.contentType).send(text);
   });
-  // Browser beacons send JSON as text/plain so the request needs no CORS preflight.
-  app.addContentTypeParser(
-    'text/plain',
-    { parseAs: 'string', bodyLimit: MAX_BATCH_BYTES },
-    (_req, text, done) => {
-      try {
-        done(null, JSON.parse(text as string));
-      } catch (err) {
-        const error = err as Error & { statusCode?: number };
-        error.statusCode = 400;
-        done(error, undefined);
+  await app.register(async (scope) => {
+    const origins = ctx.options.corsOrigins;
+    const anyOrigin = origins.includes('*');
+    // @fastify/cors answers preflights from an `OPTIONS *` route, and routes are global in fastify's
+    // router even when registered in a scope: without this delegator a preflight to /api/sql would get
+    // the collector's permissive headers. Non-collector URLs get CORS disabled, hence a 404 preflight.
+    await scope.register(cors, {
+      delegator: (request, callback) => {
+        if (!isCollectorPath(request.url ?? '')) {
+          callback(null, { origin: false });
+          return;
+        }
+        // Write keys are public by design (they ship in web pages) and no cookies are involved, hence no
+        // credentials.
+        callback(null, {
+          origin: anyOrigin ? '*' : origins,
+          methods: ['POST', 'GET', 'OPTIONS'],
+          allowedHeaders: ['content-type', 'authorization', 'content-encoding'],
+          maxAge: 86_400,
+        });
+      },
+    });
+    registerBodyParsing(scope, ctx.options.maxBatchBytes);
+    // Cheap refusals first, before the body is read: per-IP rate limit and a full append pipeline.
+    scope.addHook('onRequest', async (request: FastifyRequest) => {
+      if (request.method === 'OPTIONS') return;
+      if (ctx.gate.full) {
+        ctx.metrics.refused.inc({ reason: 'overloaded' });
+        throw overloaded();
       }
-    },
-  );
-  registerSegmentBatch(app, context);
+      if (ctx.ipBuckets !== undefined) {
+        const wait = ctx.ipBuckets.take(request.ip, 1, Date.now());
+        if (wait > 0) {
+          ctx.metrics.refused.inc({ reason: 'rate_limit_ip' });
+          throw new TracklaneError(
+            'E_RATE_LIMITED',
+            `too many requests from this address (over ${ctx.options.rateLimitPerIp}/s): retry after ${wait} s`,
+            { retryAfterSeconds: wait },
+          );
+        }
+      }
+    });
+    scope.addHook('onResponse', async (request, reply) => {
+      ctx.metrics.requestDuration.observe(
+        { route: request.routeOptions.url ?? 'unknown', status: reply.statusCode },
+        reply.elapsedTime / 1000,
+      );
+    });
+    registerSegmentRoutes(scope, ctx);
+    registerPostHogRoutes(scope, ctx);
+    registerSnowplowRoutes(scope, ctx);
+  });
 }

@@ -21,7 +21,9 @@ export type ErrorCode =
   | 'E_CORRUPT_RECORD'
   | 'E_RECORD_TOO_LARGE'
   | 'E_BAD_ARGUMENT'
-  | 'E_CONFIG';
+  | 'E_CONFIG'
+  | 'E_RATE_LIMITED'
+  | 'E_OVERLOADED';
 
 export interface FieldError {
   /** JSON pointer into the request body, e.g. `/batch/3/userId`. */
@@ -32,12 +34,19 @@ export interface FieldError {
 export class TracklaneError extends Error {
   readonly code: ErrorCode;
   readonly fields: FieldError[] | undefined;
+  /** For E_RATE_LIMITED / E_OVERLOADED: when the client may try again (becomes `Retry-After`). */
+  readonly retryAfterSeconds: number | undefined;
 
-  constructor(code: ErrorCode, message: string, options?: { fields?: FieldError[]; cause?: unknown }) {
+  constructor(
+    code: ErrorCode,
+    message: string,
+    options?: { fields?: FieldError[]; cause?: unknown; retryAfterSeconds?: number },
+  ) {
     super(message, options?.cause === undefined ? undefined : { cause: options.cause });
     this.name = 'TracklaneError';
     this.code = code;
     this.fields = options?.fields;
+    this.retryAfterSeconds = options?.retryAfterSeconds;
   }
 }
 

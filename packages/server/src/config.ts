@@ -1,3 +1,5 @@
+import type { CollectorOptions } from '@tracklane/collector';
+
 export interface TracklaneConfig {
   port: number;
   /** Interface to bind; 127.0.0.1 by default so nothing is exposed until the operator decides to. */
@@ -9,6 +11,8 @@ export interface TracklaneConfig {
   logLevel: 'fatal' | 'error' | 'warn' | 'info' | 'debug' | 'trace' | 'silent';
   /** Partitions of the `events` topic, fixed when the topic is first created. */
   eventPartitions: number;
+  /** Ingestion tuning (limits, privacy, dedup, CORS, tracking plans); unset fields take the defaults. */
+  collector?: Partial<CollectorOptions>;
 }
 
 export const DEFAULT_CONFIG: TracklaneConfig = {

@@ -1,10 +1,18 @@
 import { mkdir } from 'node:fs/promises';
 import { join, resolve } from 'node:path';
-import { collectorPlugin, EVENTS_TOPIC, MAX_BATCH_BYTES, SourceRegistry } from '@tracklane/collector';
+import {
+  type Collector,
+  collectorPlugin,
+  EVENTS_TOPIC,
+  MAX_BATCH_BYTES,
+  openCollector,
+  SourceRegistry,
+} from '@tracklane/collector';
 import { EmbeddedLog, type Log } from '@tracklane/log';
 import { DuckDbStore, type Store } from '@tracklane/storage';
 import { pino } from 'pino';
 import type { TracklaneConfig } from './config.ts';
+import { type DeadLetterWriter, startDeadLetterWriter } from './dead-letter-writer.ts';
 import { makeApiKeyCheck } from './http/api-auth.ts';
 import { buildApp } from './http/build-app.ts';
 import { registerSqlRoute } from './http/sql-route.ts';
@@ -32,18 +40,31 @@ export async function startTracklane(config: TracklaneConfig): Promise<RunningTr
   const log: Log = await EmbeddedLog.open(join(dataDir, 'log'));
   let store: Store | undefined;
   let writer: StorageWriter | undefined;
+  let collector: Collector | undefined;
+  let deadLetterWriter: DeadLetterWriter | undefined;
   try {
     await log.ensureTopic(EVENTS_TOPIC, { partitions: config.eventPartitions });
+    collector = await openCollector({
+      log,
+      sources: new SourceRegistry(keys.sources),
+      stateDir: join(dataDir, 'collector'),
+      options: config.collector,
+    });
     store = await DuckDbStore.open(join(dataDir, 'tracklane.duckdb'));
     writer = await startStorageWriter(log, store, logger);
+    deadLetterWriter = await startDeadLetterWriter(log, store, logger);
   } catch (err) {
+    await deadLetterWriter?.stop();
     await writer?.stop();
+    await collector?.close();
     await store?.close();
     await log.close();
     throw err;
   }
   const activeStore = store;
   const activeWriter = writer;
+  const activeCollector = collector;
+  const activeDeadLetterWriter = deadLetterWriter;
 
   let state: 'ready' | 'stopping' = 'ready';
   const app = buildApp(logger, MAX_BATCH_BYTES);
@@ -51,12 +72,14 @@ export async function startTracklane(config: TracklaneConfig): Promise<RunningTr
     const ok = state === 'ready';
     return reply.code(ok ? 200 : 503).send({ status: ok ? 'ok' : state, eventsStored: activeWriter.written });
   });
-  await app.register(collectorPlugin, { log, sources: new SourceRegistry(keys.sources) });
+  await app.register(collectorPlugin, activeCollector.context);
   registerSqlRoute(app, activeStore, makeApiKeyCheck(keys.apiKeys));
 
   try {
     await app.listen({ port: config.port, host: config.host });
   } catch (err) {
+    await activeDeadLetterWriter.stop();
+    await activeCollector.close();
     await activeWriter.stop();
     await activeStore.close();
     await log.close();
@@ -77,6 +100,8 @@ export async function startTracklane(config: TracklaneConfig): Promise<RunningTr
         // Order matters: no new events, then every in-flight append acknowledged, then storage caught up
         // with what it had in hand, then the log and the store flushed and closed.
         await app.close();
+        await activeCollector.close();
+        await activeDeadLetterWriter.stop();
         await activeWriter.stop();
         await log.close();
         await activeStore.close();

@@ -1,8 +1,9 @@
 import { DEFAULT_CONFIG, maskSecret, startTracklane, type TracklaneConfig } from '@tracklane/server';
 import { type Command, InvalidArgumentError, Option } from 'commander';
+import { addCollectorFlags, type CollectorFlags, collectorConfigFrom } from '../collector-flags.ts';
 
 export function registerStart(program: Command): void {
-  program
+  const command = program
     .command('start')
     .description('run the whole pipeline in one process: collector, durable log, storage, API')
     .addOption(
@@ -39,63 +40,66 @@ export function registerStart(program: Command): void {
         .env('TRACKLANE_LOG_LEVEL')
         .choices(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'])
         .default(DEFAULT_CONFIG.logLevel),
-    )
-    .action(
-      async (options: {
+    );
+  addCollectorFlags(command).action(
+    async (
+      options: {
         port: number;
         host: string;
         dataDir: string;
         writeKey?: string[];
         apiKey?: string;
         logLevel: TracklaneConfig['logLevel'];
-      }) => {
-        const running = await startTracklane({
-          ...DEFAULT_CONFIG,
-          port: options.port,
-          host: options.host,
-          dataDir: options.dataDir,
-          writeKeys: options.writeKey ?? [],
-          apiKey: options.apiKey,
-          logLevel: options.logLevel,
-        });
-        const writeKey = running.keys.sources[0]!.writeKey;
-        const apiKey = running.keys.apiKeys[0]!;
-        // Keys are printed once, to the terminal, and in full only when just generated: the operator needs
-        // them; keys the operator passed in are already known and are masked.
-        process.stdout.write(
-          [
-            `Tracklane is running at ${running.url}`,
-            `  data dir   ${running.dataDir}`,
-            `  write key  ${running.keys.generated.writeKey ? writeKey : maskSecret(writeKey)}`,
-            `  API key    ${running.keys.generated.apiKey ? apiKey : maskSecret(apiKey)}`,
-            '',
-            'Send an event:',
-            `  curl -u '${running.keys.generated.writeKey ? writeKey : '<write key>'}:' ${running.url}/v1/batch -H 'content-type: application/json' \\`,
-            `    -d '{"batch":[{"type":"track","event":"Hello","userId":"me"}]}'`,
-            'Ctrl-C to stop.',
-            '',
-          ].join('\n'),
+      } & CollectorFlags,
+    ) => {
+      const running = await startTracklane({
+        ...DEFAULT_CONFIG,
+        port: options.port,
+        host: options.host,
+        dataDir: options.dataDir,
+        writeKeys: options.writeKey ?? [],
+        apiKey: options.apiKey,
+        logLevel: options.logLevel,
+        collector: collectorConfigFrom(options),
+      });
+      const writeKey = running.keys.sources[0]!.writeKey;
+      const apiKey = running.keys.apiKeys[0]!;
+      // Keys are printed once, to the terminal, and in full only when just generated: the operator needs
+      // them; keys the operator passed in are already known and are masked.
+      process.stdout.write(
+        [
+          `Tracklane is running at ${running.url}`,
+          `  data dir   ${running.dataDir}`,
+          `  write key  ${running.keys.generated.writeKey ? writeKey : maskSecret(writeKey)}`,
+          `  API key    ${running.keys.generated.apiKey ? apiKey : maskSecret(apiKey)}`,
+          '',
+          'Send an event:',
+          `  curl -u '${running.keys.generated.writeKey ? writeKey : '<write key>'}:' ${running.url}/v1/batch -H 'content-type: application/json' \\`,
+          `    -d '{"batch":[{"type":"track","event":"Hello","userId":"me"}]}'`,
+          'Ctrl-C to stop.',
+          '',
+        ].join('\n'),
+      );
+      let signalled = false;
+      const shutdown = (signal: string) => {
+        if (signalled) {
+          process.stderr.write('forced exit\n');
+          process.exit(130);
+        }
+        signalled = true;
+        process.stderr.write(`${signal}: shutting down cleanly (Ctrl-C again to force)...\n`);
+        running.close().then(
+          () => process.exit(0),
+          (err: unknown) => {
+            process.stderr.write(`shutdown failed: ${(err as Error).message}\n`);
+            process.exit(1);
+          },
         );
-        let signalled = false;
-        const shutdown = (signal: string) => {
-          if (signalled) {
-            process.stderr.write('forced exit\n');
-            process.exit(130);
-          }
-          signalled = true;
-          process.stderr.write(`${signal}: shutting down cleanly (Ctrl-C again to force)...\n`);
-          running.close().then(
-            () => process.exit(0),
-            (err: unknown) => {
-              process.stderr.write(`shutdown failed: ${(err as Error).message}\n`);
-              process.exit(1);
-            },
-          );
-        };
-        process.on('SIGINT', () => shutdown('SIGINT'));
-        process.on('SIGTERM', () => shutdown('SIGTERM'));
-      },
-    );
+      };
+      process.on('SIGINT', () => shutdown('SIGINT'));
+      process.on('SIGTERM', () => shutdown('SIGTERM'));
+    },
+  );
 }
 
 function parsePort(value: string): number {

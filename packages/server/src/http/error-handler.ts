@@ -22,6 +22,8 @@ const STATUS: Record<ErrorCode, number> = {
   E_OFFSET_OUT_OF_RANGE: 500,
   E_CORRUPT_RECORD: 500,
   E_CONFIG: 500,
+  E_RATE_LIMITED: 429,
+  E_OVERLOADED: 503,
 };
 
 export interface ErrorBody {
@@ -37,8 +39,10 @@ export function statusFor(code: ErrorCode): number {
 export function errorHandler(error: FastifyError, request: FastifyRequest, reply: FastifyReply): void {
   if (isTracklaneError(error)) {
     const status = statusFor(error.code);
-    if (status >= 500) request.log.error({ err: error }, 'request failed');
-    if (error.code === 'E_NOT_READY' || error.code === 'E_LOG_CLOSED') reply.header('retry-after', '1');
+    // Overload is expected under load and reported by metrics; logging each one would add to the load.
+    if (status >= 500 && error.code !== 'E_OVERLOADED') request.log.error({ err: error }, 'request failed');
+    if (error.retryAfterSeconds !== undefined) reply.header('retry-after', String(error.retryAfterSeconds));
+    else if (error.code === 'E_NOT_READY' || error.code === 'E_LOG_CLOSED') reply.header('retry-after', '1');
     const body: ErrorBody = { error: { code: error.code, message: error.message } };
     if (error.fields !== undefined) body.error.fields = error.fields;
     reply.code(status).send(body);

@@ -1,0 +1,180 @@
+import {
+  type FieldError,
+  newMessageId,
+  type TrackedEvent,
+  TracklaneError,
+  validateEvent,
+} from '@tracklane/core';
+import type { RecordInput } from '@tracklane/log';
+import type { CollectorContext } from './collector-context.ts';
+import { DEAD_LETTER_TOPIC, type RejectReason, toDeadLetterRecord } from './dead-letter.ts';
+import { DedupIndex } from './dedup/dedup-index.ts';
+import { EVENTS_TOPIC, toEventRecord } from './event-record.ts';
+import type { RequestFacts } from './request-facts.ts';
+import type { Source } from './sources.ts';
+import { toTrackedEvent } from './to-tracked-event.ts';
+import { Unmappable } from './unmappable.ts';
+
+export interface Rejection {
+  /** Position of the event in the request (batch index; 0 for single-event requests). */
+  index: number;
+  messageId?: string;
+  reason: RejectReason;
+  message: string;
+  fields?: FieldError[];
+}
+
+export interface IngestResult {
+  accepted: number;
+  duplicates: number;
+  rejected: Rejection[];
+}
+
+/**
+ * The one ingestion path every protocol goes through: validate, apply the tracking plan, drop duplicates,
+ * enrich, then append good events to `events` and rejected ones to `dead-letter` together. Resolves only
+ * once both appends are durable, so a client that saw success may forget its events. Per-event failures
+ * never fail the request; only the log failing or being overloaded does (and then nothing is remembered
+ * as seen, so the client's retry is accepted).
+ *
+ * `pathPrefix` makes error paths point into the request body (`/batch/3`); `checkSizes` is false when the
+ * whole body is smaller than the per-event limit, which spares a JSON.stringify per event.
+ */
+export async function ingest(
+  ctx: CollectorContext,
+  source: Source,
+  candidates: unknown[],
+  pathPrefix: string | undefined,
+  facts: RequestFacts,
+  protocol: string,
+  checkSizes: boolean,
+): Promise<IngestResult> {
+  const { dedup, enrichment, options } = ctx;
+  const plan = ctx.plans.size === 0 ? undefined : (ctx.plans.get(source.id) ?? ctx.plans.get('*'));
+  const now = facts.receivedAtMs;
+  const records: RecordInput[] = [];
+  const keys: string[] = [];
+  const deadLetters: RecordInput[] = [];
+  const rejected: Rejection[] = [];
+  let duplicates = 0;
+
+  for (let i = 0; i < candidates.length; i++) {
+    const candidate = candidates[i];
+    const path = pathPrefix === undefined ? '' : `${pathPrefix}/${i}`;
+    if (candidate instanceof Unmappable) {
+      reject(candidate.raw, i, 'unmappable', candidate.reason, undefined);
+      continue;
+    }
+    if (checkSizes) {
+      const size = Buffer.byteLength(JSON.stringify(candidate) ?? '');
+      if (size > options.maxEventBytes) {
+        reject(candidate, i, 'too_large', `event is ${size} bytes; the limit is ${options.maxEventBytes}`, [
+          { path: path || '/', message: `event larger than ${options.maxEventBytes} bytes` },
+        ]);
+        continue;
+      }
+    }
+    const result = validateEvent(candidate, path);
+    if (!result.ok) {
+      reject(
+        candidate,
+        i,
+        'validation',
+        result.errors.map((e) => `${e.path}: ${e.message}`).join('; '),
+        result.errors,
+      );
+      continue;
+    }
+    const event = toTrackedEvent(result.event, source.id, facts.receivedAt);
+    const key = DedupIndex.key(source.id, event.messageId);
+    if (dedup.has(key, now)) {
+      duplicates++;
+      continue;
+    }
+    for (let s = 0; s < enrichment.length; s++) enrichment[s]!(event, facts);
+    if (plan !== undefined) {
+      const violations = plan.check(event);
+      if (violations !== undefined) {
+        if (plan.mode === 'strict') {
+          const payload = event as Partial<TrackedEvent>;
+          delete payload.receivedAt;
+          delete payload.sourceId;
+          reject(payload, i, 'tracking_plan', violations.join('; '), [
+            { path: `${path}/properties`, message: violations.join('; ') },
+          ]);
+          continue;
+        }
+        const context = event.context as { tracklane: { violations?: string[] } };
+        context.tracklane ??= {};
+        context.tracklane.violations = violations;
+      }
+    }
+    dedup.add(key, now);
+    keys.push(key);
+    records.push(toEventRecord(event));
+  }
+
+  const count = records.length + deadLetters.length;
+  if (count > 0) {
+    if (!ctx.gate.tryAcquire(count)) {
+      for (let k = 0; k < keys.length; k++) dedup.remove(keys[k]!);
+      ctx.metrics.refused.inc({ reason: 'overloaded' });
+      throw overloaded();
+    }
+    ctx.metrics.inFlight.set(ctx.gate.current);
+    const started = performance.now();
+    try {
+      if (deadLetters.length === 0) await ctx.log.append(EVENTS_TOPIC, records);
+      else if (records.length === 0) await ctx.log.append(DEAD_LETTER_TOPIC, deadLetters);
+      else
+        await Promise.all([
+          ctx.log.append(EVENTS_TOPIC, records),
+          ctx.log.append(DEAD_LETTER_TOPIC, deadLetters),
+        ]);
+    } catch (err) {
+      for (let k = 0; k < keys.length; k++) dedup.remove(keys[k]!);
+      throw err;
+    } finally {
+      ctx.gate.release(count);
+      ctx.metrics.inFlight.set(ctx.gate.current);
+      ctx.metrics.appendDuration.observe((performance.now() - started) / 1000);
+    }
+    dedup.persist(keys, now);
+  }
+  if (records.length > 0) ctx.metrics.accepted.inc({ protocol }, records.length);
+  if (duplicates > 0) ctx.metrics.duplicates.inc({ protocol }, duplicates);
+  if (deadLetters.length > 0) ctx.metrics.deadLetters.inc(deadLetters.length);
+  return { accepted: records.length, duplicates, rejected };
+
+  function reject(
+    payload: unknown,
+    index: number,
+    reason: RejectReason,
+    message: string,
+    fields: FieldError[] | undefined,
+  ): void {
+    // An id on every dead letter makes its replay idempotent: replaying twice appends once.
+    let messageId: string | undefined;
+    if (typeof payload === 'object' && payload !== null && !Array.isArray(payload)) {
+      const record = payload as { messageId?: unknown };
+      if (record.messageId === undefined) record.messageId = newMessageId();
+      if (typeof record.messageId === 'string') messageId = record.messageId;
+    }
+    deadLetters.push(toDeadLetterRecord(payload, reason, message, source.id, messageId, now));
+    const rejection: Rejection = { index, reason, message };
+    if (messageId !== undefined) rejection.messageId = messageId;
+    if (fields !== undefined) rejection.fields = fields;
+    rejected.push(rejection);
+    ctx.metrics.rejected.inc({ protocol, reason });
+  }
+}
+
+export function overloaded(): TracklaneError {
+  return new TracklaneError(
+    'E_OVERLOADED',
+    'the collector is overloaded: retry after the Retry-After delay',
+    {
+      retryAfterSeconds: 1,
+    },
+  );
+}

@@ -1,0 +1,75 @@
+import { DEAD_LETTER_TOPIC } from '@tracklane/collector';
+import type { Log, LogRecord } from '@tracklane/log';
+import type { DeadLetter, Store } from '@tracklane/storage';
+import type { Logger } from 'pino';
+
+export const DEAD_LETTER_GROUP = 'dead-letters';
+
+export interface DeadLetterWriter {
+  stop(): Promise<void>;
+}
+
+const MAX_BACKOFF_MS = 5_000;
+
+/**
+ * Copies the `dead-letter` topic into the store's `dead_letters` table, where `/api/sql` and
+ * `tracklane dead-letters replay` find them. Same guarantees as the storage writer: offsets committed
+ * after the insert, ids from the log position so a re-delivered record is stored once.
+ */
+export async function startDeadLetterWriter(
+  log: Log,
+  store: Store,
+  logger: Logger,
+): Promise<DeadLetterWriter> {
+  const consumer = await log.consumer({
+    group: DEAD_LETTER_GROUP,
+    topics: [DEAD_LETTER_TOPIC],
+    from: 'earliest',
+  });
+  let stopping = false;
+  const loop = (async () => {
+    while (!stopping) {
+      const records = await consumer.poll({ maxRecords: 1_000, timeoutMs: 200 });
+      if (records.length === 0) continue;
+      const letters = records.map(toDeadLetter);
+      for (let attempt = 0; ; attempt++) {
+        try {
+          await store.insertDeadLetters(letters);
+          break;
+        } catch (err) {
+          if (stopping) throw err;
+          const delay = Math.min(MAX_BACKOFF_MS, 100 * 2 ** attempt);
+          logger.error({ err, attempt }, `dead-letter write failed; retrying in ${delay} ms`);
+          await new Promise((resolve) => setTimeout(resolve, delay));
+        }
+      }
+      await consumer.commit();
+    }
+  })();
+  return {
+    async stop() {
+      stopping = true;
+      try {
+        await loop;
+      } catch (err) {
+        logger.warn(
+          { err },
+          'dead-letter writer stopped with an unwritten batch; it will be re-read on restart',
+        );
+      }
+      await consumer.close();
+    },
+  };
+}
+
+function toDeadLetter(record: LogRecord): DeadLetter {
+  return {
+    id: `${record.topic}/${record.partition}/${record.offset}`,
+    stage: record.headers.stage ?? 'unknown',
+    reason: record.headers.reason ?? 'unknown',
+    payload: record.value.toString('utf8'),
+    sourceId: record.headers.source ?? null,
+    messageId: record.headers['message-id'] ?? null,
+    failedAt: record.timestamp,
+  };
+}
