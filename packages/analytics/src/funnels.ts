@@ -1,0 +1,214 @@
+import { type Static, Type } from '@sinclair/typebox';
+import type { Store } from '@tracklane/storage';
+import { IDENTITY_JOIN, PERSON_ID, QueryBuilder } from './query-builder.ts';
+import { EventName, Filters, PropertyName, TimeRange, validateRequest } from './request-schema.ts';
+
+const StepSchema = Type.Object(
+  { event: EventName, filters: Type.Optional(Filters) },
+  { additionalProperties: false },
+);
+
+export const FunnelRequestSchema = Type.Object(
+  {
+    steps: Type.Array(StepSchema, { minItems: 2, maxItems: 10 }),
+    ...TimeRange,
+    /** Seconds from the first step within which every later step must happen. Default 14 days. */
+    conversionWindowSeconds: Type.Optional(Type.Integer({ minimum: 1, maximum: 366 * 86_400 })),
+    /**
+     * ordered: steps in order, other events may happen between; strict: each step is the person's very
+     * next event; any: all steps within the window, in any order.
+     */
+    order: Type.Optional(Type.Union([Type.Literal('ordered'), Type.Literal('strict'), Type.Literal('any')])),
+    /** Property of the first step's event (ordered, strict) or of the anchoring event (any). */
+    breakdown: Type.Optional(PropertyName),
+    breakdownLimit: Type.Optional(Type.Integer({ minimum: 1, maximum: 100 })),
+    filters: Type.Optional(Filters),
+  },
+  { additionalProperties: false },
+);
+export type FunnelRequest = Static<typeof FunnelRequestSchema>;
+
+export interface FunnelStep {
+  event: string;
+  /** People who reached this step. */
+  count: number;
+  /** count / people at step 1. */
+  conversionRate: number;
+  /** count / people at the previous step. */
+  stepConversionRate: number;
+  /** Median seconds from the previous step, among people who reached this step; null for step 1. */
+  medianSecondsFromPrevious: number | null;
+}
+
+export interface FunnelResult {
+  order: NonNullable<FunnelRequest['order']>;
+  breakdowns: { breakdown: string | null; steps: FunnelStep[] }[];
+}
+
+const DEFAULT_WINDOW_SECONDS = 14 * 86_400;
+
+/**
+ * Each start (a step-1 event, or any step event for `any`) is followed greedily: the earliest next step
+ * after the previous one (ASOF joins, one per step). Greedy-earliest is optimal for a fixed start, so a
+ * person's best start is the one reaching furthest (earliest among equals).
+ */
+export function buildFunnel(request: FunnelRequest): { sql: string; params: QueryBuilder['params'] } {
+  const q = new QueryBuilder(request.timezone);
+  const order = request.order ?? 'ordered';
+  const n = request.steps.length;
+  const window = q.bind(request.conversionWindowSeconds ?? DEFAULT_WINDOW_SECONDS);
+  const matches = request.steps.map(
+    (step, k) => `(${q.eventIs(step.event)} AND ${q.filters(step.filters, `/steps/${k}/filters`)})`,
+  );
+  const breakdown = request.breakdown === undefined ? 'NULL' : q.property(request.breakdown, '/breakdown');
+  const range = q.timeRange(request.from, request.to);
+  const global = q.filters(request.filters, '/filters');
+  const flags = matches.map((m, k) => `${m} AS m${k}`).join(', ');
+  const limit = q.bind(request.breakdownLimit ?? 25);
+  const deadline = (t: string) => `${t} <= t0 + to_seconds(${window}::BIGINT)`;
+
+  let starts: string;
+  if (order === 'strict') {
+    // Every event of the person counts here, so "the very next event" is literal.
+    const leads = request.steps
+      .slice(1)
+      .map(
+        (_, j) =>
+          `CASE WHEN lead(m${j + 1}, ${j + 1}) OVER w THEN lead(ts, ${j + 1}) OVER w END AS t${j + 1}`,
+      )
+      .join(', ');
+    starts = `
+      ev AS (
+        SELECT ${PERSON_ID} AS person_id, e.timestamp AS ts, e.message_id, ${breakdown} AS breakdown, ${flags}
+        FROM events e ${IDENTITY_JOIN} WHERE ${range} AND ${global}
+      ),
+      chain AS (
+        SELECT * FROM (
+          SELECT person_id, breakdown, m0, ts AS t0, ${leads}
+          FROM ev WINDOW w AS (PARTITION BY person_id ORDER BY ts, message_id)
+        ) WHERE m0
+      ),
+      reached AS (
+        SELECT person_id, breakdown, t0, ${times(n)}, ${reachedCase(n, deadline)} AS reached FROM chain
+      )`;
+  } else {
+    const stepTables = matches
+      .map((_, k) => `s${k} AS (SELECT person_id, ts, breakdown FROM ev WHERE m${k})`)
+      .join(',\n');
+    let joins: string;
+    let reached: string;
+    if (order === 'ordered') {
+      joins = request.steps
+        .slice(1)
+        .map((step, j) => {
+          const k = j + 1;
+          // The same event twice in a row must be two distinct occurrences, hence strictly after.
+          const after = step.event === request.steps[j]!.event ? '>' : '>=';
+          return `ASOF LEFT JOIN s${k} ON s${k}.person_id = s0.person_id AND s${k}.ts ${after} ${k === 1 ? 's0.ts' : `s${j}.ts`}`;
+        })
+        .join('\n');
+      reached = `SELECT person_id, breakdown, t0, ${times(n)}, ${reachedCase(n, deadline)} AS reached FROM chain`;
+      starts = `
+      ev AS (
+        SELECT ${PERSON_ID} AS person_id, e.timestamp AS ts, ${breakdown} AS breakdown, ${flags}
+        FROM events e ${IDENTITY_JOIN} WHERE ${range} AND ${global} AND (${matches.join(' OR ')})
+      ),
+      ${stepTables},
+      chain AS (
+        SELECT s0.person_id, s0.breakdown, s0.ts AS t0, ${request.steps
+          .slice(1)
+          .map((_, j) => `s${j + 1}.ts AS t${j + 1}`)
+          .join(', ')}
+        FROM s0 ${joins}
+      ),
+      reached AS (${reached})`;
+    } else {
+      // Any order: from every step event as an anchor, the first occurrence of each step at or after it.
+      joins = matches
+        .map((_, k) => `ASOF LEFT JOIN s${k} ON s${k}.person_id = a.person_id AND s${k}.ts >= a.ts`)
+        .join('\n');
+      const hit = matches.map(
+        (_, k) => `CASE WHEN s${k}.ts <= a.ts + to_seconds(${window}::BIGINT) THEN s${k}.ts END`,
+      );
+      starts = `
+      ev AS (
+        SELECT ${PERSON_ID} AS person_id, e.timestamp AS ts, ${breakdown} AS breakdown, ${flags}
+        FROM events e ${IDENTITY_JOIN} WHERE ${range} AND ${global} AND (${matches.join(' OR ')})
+      ),
+      ${stepTables},
+      anchors AS (SELECT * FROM ev),
+      chain AS (
+        SELECT a.person_id, a.breakdown, list_sort(list_filter([${hit.join(', ')}], x -> x IS NOT NULL)) AS hits
+        FROM anchors a ${joins}
+      ),
+      reached AS (
+        SELECT person_id, breakdown, hits[1] AS t0,
+               ${Array.from({ length: n - 1 }, (_, j) => `hits[${j + 2}] AS t${j + 1}`).join(', ')},
+               len(hits) AS reached
+        FROM chain
+      )`;
+    }
+  }
+  const timesList = Array.from({ length: n }, (_, k) => `t${k}`).join(', ');
+  const counts = Array.from({ length: n }, (_, k) => `count(*) FILTER (WHERE reached >= ${k + 1}) AS c${k}`);
+  const medians = Array.from(
+    { length: n - 1 },
+    (_, j) =>
+      `median((epoch_ms(best[${j + 2}]) - epoch_ms(best[${j + 1}])) / 1000.0) FILTER (WHERE reached >= ${j + 2}) AS d${j + 1}`,
+  );
+  const sql = `
+    WITH ${starts},
+    best AS (
+      SELECT person_id, breakdown,
+             arg_max([${timesList}], reached * 10000000000000 - epoch_ms(t0)) AS best, max(reached) AS reached
+      FROM reached GROUP BY person_id, breakdown
+    )
+    SELECT breakdown, ${counts.join(', ')}, ${medians.join(', ')}
+    FROM best GROUP BY breakdown ORDER BY c0 DESC, breakdown NULLS LAST LIMIT ${limit}`;
+  return { sql, params: q.params };
+}
+
+function times(n: number): string {
+  return Array.from({ length: n - 1 }, (_, j) => `t${j + 1}`).join(', ');
+}
+
+/** How far a start got: step k counts only if every step before it did and it is within the window. */
+function reachedCase(n: number, deadline: (t: string) => string): string {
+  const whens = Array.from(
+    { length: n - 1 },
+    (_, j) => `WHEN t${j + 1} IS NULL OR NOT (${deadline(`t${j + 1}`)}) THEN ${j + 1}`,
+  );
+  return `CASE ${whens.join(' ')} ELSE ${n} END`;
+}
+
+export async function runFunnel(store: Store, body: unknown): Promise<FunnelResult> {
+  const request = validateRequest(FunnelRequestSchema, body);
+  const { sql, params } = buildFunnel(request);
+  const result = await store.query(sql, { params, maxRows: 1_000 });
+  const n = request.steps.length;
+  // Nobody started: still one funnel of zeros, so clients need no special case.
+  const rows = result.rows.length === 0 && request.breakdown === undefined ? [[null]] : result.rows;
+  return {
+    order: request.order ?? 'ordered',
+    breakdowns: rows.map((row) => {
+      const counts = Array.from({ length: n }, (_, k) => Number(row[k + 1] ?? 0));
+      const medians = Array.from({ length: n - 1 }, (_, j) => row[n + 1 + j] ?? null).map((m) =>
+        m === null ? null : Number(m),
+      );
+      return {
+        breakdown: row[0] === null ? null : String(row[0]),
+        steps: request.steps.map((step, k) => ({
+          event: step.event,
+          count: counts[k]!,
+          conversionRate: ratio(counts[k]!, counts[0]!),
+          stepConversionRate: k === 0 ? 1 : ratio(counts[k]!, counts[k - 1]!),
+          medianSecondsFromPrevious: k === 0 ? null : (medians[k - 1] ?? null),
+        })),
+      };
+    }),
+  };
+}
+
+function ratio(a: number, b: number): number {
+  return b === 0 ? 0 : Math.round((a / b) * 10_000) / 10_000;
+}

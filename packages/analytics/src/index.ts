@@ -1,0 +1,24 @@
+export {
+  buildFunnel,
+  type FunnelRequest,
+  FunnelRequestSchema,
+  type FunnelResult,
+  runFunnel,
+} from './funnels.ts';
+export { type PropertyRef, parsePropertyRef } from './property-ref.ts';
+export { type Interval, QueryBuilder } from './query-builder.ts';
+export { type Filter, FilterSchema, validateRequest } from './request-schema.ts';
+export {
+  buildRetention,
+  type RetentionRequest,
+  RetentionRequestSchema,
+  type RetentionResult,
+  runRetention,
+} from './retention.ts';
+export {
+  buildTrends,
+  runTrends,
+  type TrendsRequest,
+  TrendsRequestSchema,
+  type TrendsResult,
+} from './trends.ts';
