@@ -20,6 +20,7 @@ import { Names, token, untoken, validateName } from './names.ts';
 import { type ConsumerHost, NatsConsumer } from './nats-consumer.ts';
 import { decodeRecord, encodeRecord } from './record-codec.ts';
 import { partitionStreamConfig } from './stream-config.ts';
+import { retryTransient } from './transient.ts';
 
 export interface NatsLogOptions {
   /** NATS URLs, e.g. `nats://127.0.0.1:4222`; several for a cluster. */
@@ -141,11 +142,11 @@ export class NatsLog implements Log {
       const kvm = new Kvm(js);
       const bucket = { history: 1, replicas, storage: 'file' as const };
       const [topics, offsets, members, owners] = await Promise.all([
-        kvm.create(names.topicsBucket, bucket),
-        kvm.create(names.offsetsBucket, bucket),
+        retryTransient(() => kvm.create(names.topicsBucket, bucket)),
+        retryTransient(() => kvm.create(names.offsetsBucket, bucket)),
         // History 1 and max_age: a member that stops heartbeating disappears without anyone deleting it.
-        kvm.create(names.membersBucket, { ...bucket, ttl: sessionTimeoutMs }),
-        kvm.create(names.ownersBucket, bucket),
+        retryTransient(() => kvm.create(names.membersBucket, { ...bucket, ttl: sessionTimeoutMs })),
+        retryTransient(() => kvm.create(names.ownersBucket, bucket)),
       ]);
       const log = new NatsLog(
         nc,
@@ -222,7 +223,7 @@ export class NatsLog implements Log {
           this.replicas,
         );
         try {
-          await this.jsm.streams.add(config);
+          await retryTransient(() => this.jsm.streams.add(config));
         } catch (err) {
           // Already there with other settings (e.g. created with other replicas): keep it as it is.
           const exists = await this.jsm.streams.info(config.name).then(
@@ -271,7 +272,13 @@ export class NatsLog implements Log {
     if (config.retentionBytes !== undefined) stored.config.retentionBytes = config.retentionBytes;
     if (config.segmentBytes !== undefined) stored.config.segmentBytes = config.segmentBytes;
     // create() is a compare-and-set: of racing creators (in any process) exactly one config wins.
-    await this.buckets.topics.create(token(name), JSON.stringify(stored)).catch(() => undefined);
+    await retryTransient(() =>
+      this.buckets.topics.create(token(name), JSON.stringify(stored)).catch(async (err: unknown) => {
+        // Lost the race (the key exists): the winner's config is read below. Anything else is an error.
+        if ((await this.buckets.topics.get(token(name)))?.operation !== 'PUT') throw err;
+        return 0;
+      }),
+    );
     return structuredClone((await this.topic(name)).description);
   }
 

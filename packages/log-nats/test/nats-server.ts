@@ -1,6 +1,8 @@
 import { type ChildProcess, spawn, spawnSync } from 'node:child_process';
 import { connect as netConnect } from 'node:net';
 import { join } from 'node:path';
+import { jetstreamManager } from '@nats-io/jetstream';
+import { connect } from '@nats-io/transport-node';
 import { freePort, makeTempDir, type TempDir } from '@tracklane/test-utils';
 
 /**
@@ -169,9 +171,37 @@ export async function startNatsCluster(size = 3): Promise<NatsCluster> {
         }),
       );
     }
+    await waitForJetStream(nodes.map((n) => n.url));
   } catch (err) {
     await stopAll();
     throw err;
   }
   return { nodes, servers: nodes.map((n) => n.url), stop: stopAll };
+}
+
+/**
+ * Waits until the JetStream API answers, i.e. a cluster has elected its meta leader; before that, creating
+ * streams times out. Listening ports alone do not mean that.
+ */
+export async function waitForJetStream(servers: string[], timeoutMs = 30_000): Promise<void> {
+  const nc = await connect({ servers, maxReconnectAttempts: -1 });
+  try {
+    const deadline = Date.now() + timeoutMs;
+    let lastError: unknown;
+    while (Date.now() < deadline) {
+      try {
+        const jsm = await jetstreamManager(nc, { timeout: 1000 });
+        await jsm.getAccountInfo();
+        return;
+      } catch (err) {
+        lastError = err;
+        await new Promise((r) => setTimeout(r, 100));
+      }
+    }
+    throw new Error(
+      `JetStream not ready on ${servers.join(',')} after ${timeoutMs} ms: ${String(lastError)}`,
+    );
+  } finally {
+    await nc.close();
+  }
 }
