@@ -5,6 +5,7 @@ export {
   type FunnelResult,
   runFunnel,
 } from './funnels.ts';
+export { buildPaths, type PathsRequest, PathsRequestSchema, type PathsResult, runPaths } from './paths.ts';
 export { type PropertyRef, parsePropertyRef } from './property-ref.ts';
 export { type Interval, QueryBuilder } from './query-builder.ts';
 export { type Filter, FilterSchema, validateRequest } from './request-schema.ts';
@@ -22,3 +23,11 @@ export {
   TrendsRequestSchema,
   type TrendsResult,
 } from './trends.ts';
+export {
+  buildTopPages,
+  buildWebSessions,
+  runWebStats,
+  type WebStatsRequest,
+  WebStatsRequestSchema,
+  type WebStatsResult,
+} from './web-stats.ts';

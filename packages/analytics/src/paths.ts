@@ -1,0 +1,83 @@
+import { type Static, Type } from '@sinclair/typebox';
+import type { Store } from '@tracklane/storage';
+import { IDENTITY_JOIN, PERSON_ID, QueryBuilder } from './query-builder.ts';
+import { TimeRange, validateRequest } from './request-schema.ts';
+
+export const PathsRequestSchema = Type.Object(
+  {
+    /** The event name (kind events) or page path (kind pages) the paths start or end at. */
+    anchor: Type.String({ minLength: 1, maxLength: 512 }),
+    kind: Type.Optional(Type.Union([Type.Literal('events'), Type.Literal('pages')])),
+    direction: Type.Optional(Type.Union([Type.Literal('next'), Type.Literal('previous')])),
+    /** How many steps after (or before) the anchor each path has. */
+    depth: Type.Optional(Type.Integer({ minimum: 1, maximum: 5 })),
+    limit: Type.Optional(Type.Integer({ minimum: 1, maximum: 500 })),
+    /** Inactivity that ends a session; paths never cross sessions. */
+    sessionGapSeconds: Type.Optional(Type.Integer({ minimum: 60, maximum: 86_400 })),
+    ...TimeRange,
+  },
+  { additionalProperties: false },
+);
+export type PathsRequest = Static<typeof PathsRequestSchema>;
+
+export interface PathsResult {
+  kind: 'events' | 'pages';
+  direction: 'next' | 'previous';
+  /** Most common first. `steps` runs away from the anchor; `$end` marks the session's edge. */
+  paths: { steps: string[]; count: number; people: number }[];
+}
+
+/** Labels of a person's stream: track events by name, pages and screens as `$pageview`/`$screen`. */
+const EVENT_LABEL = `CASE e.type WHEN 'track' THEN e.event WHEN 'page' THEN '$pageview' WHEN 'screen' THEN '$screen' END`;
+/** Pages by path; Segment clients put it in context.page and in properties. */
+const PAGE_LABEL = `CASE WHEN e.type = 'page' THEN coalesce(json_extract_string(e.context, '$.page.path'), json_extract_string(e.properties, '$.path')) END`;
+
+export function buildPaths(request: PathsRequest): { sql: string; params: QueryBuilder['params'] } {
+  const q = new QueryBuilder(request.timezone);
+  const kind = request.kind ?? 'events';
+  const depth = request.depth ?? 1;
+  const shift = (request.direction ?? 'next') === 'next' ? 'lead' : 'lag';
+  const label = kind === 'events' ? EVENT_LABEL : PAGE_LABEL;
+  const gap = q.bind(request.sessionGapSeconds ?? 1800);
+  const steps = Array.from(
+    { length: depth },
+    (_, k) => `coalesce(${shift}(label, ${k + 1}) OVER s, '$end') AS n${k + 1}`,
+  );
+  const sql = `
+    WITH ev AS (
+      SELECT ${PERSON_ID} AS person_id, e.timestamp AS ts, e.message_id, ${label} AS label
+      FROM events e ${IDENTITY_JOIN}
+      WHERE ${q.timeRange(request.from, request.to)} AND ${q.filters(request.filters, '/filters')} AND ${label} IS NOT NULL
+    ),
+    gaps AS (
+      SELECT *, CASE WHEN ts - lag(ts) OVER p > to_seconds(${gap}::BIGINT) OR lag(ts) OVER p IS NULL THEN 1 ELSE 0 END AS starts
+      FROM ev WINDOW p AS (PARTITION BY person_id ORDER BY ts, message_id)
+    ),
+    sessions AS (
+      SELECT *, sum(starts) OVER (PARTITION BY person_id ORDER BY ts, message_id) AS session FROM gaps
+    ),
+    walks AS (
+      SELECT person_id, label, ${steps.join(', ')}
+      FROM sessions WINDOW s AS (PARTITION BY person_id, session ORDER BY ts, message_id)
+    )
+    SELECT [${Array.from({ length: depth }, (_, k) => `n${k + 1}`).join(', ')}] AS steps,
+           count(*) AS n, count(DISTINCT person_id) AS people
+    FROM walks WHERE label = ${q.bind(request.anchor)}
+    GROUP BY steps ORDER BY n DESC, people DESC, steps LIMIT ${q.bind(request.limit ?? 20)}`;
+  return { sql, params: q.params };
+}
+
+export async function runPaths(store: Store, body: unknown): Promise<PathsResult> {
+  const request = validateRequest(PathsRequestSchema, body);
+  const { sql, params } = buildPaths(request);
+  const result = await store.query(sql, { params, maxRows: 500 });
+  return {
+    kind: request.kind ?? 'events',
+    direction: request.direction ?? 'next',
+    paths: result.rows.map(([steps, count, people]) => ({
+      steps: (steps as unknown[]).map(String),
+      count: Number(count),
+      people: Number(people),
+    })),
+  };
+}
