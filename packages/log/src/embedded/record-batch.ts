@@ -101,7 +101,10 @@ export function encodeBatch(
     const r = records[i]!;
     const ts = r.timestamp ?? now;
     if (ts !== now && !Number.isSafeInteger(ts)) {
-      throw new TracklaneError('E_BAD_ARGUMENT', `record ${i}: timestamp must be an integer (ms since epoch)`);
+      throw new TracklaneError(
+        'E_BAD_ARGUMENT',
+        `record ${i}: timestamp must be an integer (ms since epoch)`,
+      );
     }
     if (i === 0) firstTimestamp = ts;
     if (ts > maxTimestamp) maxTimestamp = ts;

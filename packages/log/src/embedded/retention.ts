@@ -24,6 +24,7 @@ export async function applyRetention(topics: Iterable<RetentionTarget>, now: num
 export class RetentionScheduler {
   private chain: Promise<void> = Promise.resolve();
   private readonly timer: NodeJS.Timeout | null;
+  private stopped = false;
 
   constructor(
     private readonly apply: () => Promise<void>,
@@ -34,7 +35,10 @@ export class RetentionScheduler {
   }
 
   run(): Promise<void> {
-    const run = this.chain.catch(() => undefined).then(this.apply);
+    // After stop, files may already be closed and the lock released: deleting segments then would race a
+    // new owner of the directory.
+    if (this.stopped) return Promise.resolve();
+    const run = this.chain.catch(() => undefined).then(() => (this.stopped ? undefined : this.apply()));
     this.chain = run;
     return run;
   }
@@ -45,6 +49,7 @@ export class RetentionScheduler {
   }
 
   async stop(): Promise<void> {
+    this.stopped = true;
     if (this.timer) clearInterval(this.timer);
     await this.chain.catch(() => undefined);
   }

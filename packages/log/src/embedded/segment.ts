@@ -1,3 +1,4 @@
+import { writevSync } from 'node:fs';
 import { type FileHandle, open, unlink } from 'node:fs/promises';
 import { join } from 'node:path';
 import { TracklaneError } from '@tracklane/core';
@@ -25,6 +26,7 @@ import {
 
 const SCAN_CHUNK = 1 << 20;
 const READ_CHUNK = 256 << 10;
+const SYNC_WRITE_MAX = 1 << 20;
 
 export function segmentFileName(baseOffset: number): string {
   return `${String(baseOffset).padStart(20, '0')}.seg`;
@@ -203,7 +205,8 @@ export class Segment {
   async handle(): Promise<FileHandle> {
     if (this.fh !== null) return this.fh;
     if (this.deleted) throw new TracklaneError('E_OFFSET_OUT_OF_RANGE', `segment ${this.path} was deleted`);
-    this.opening ??= open(this.path, 'r+').then((fh) => {
+    // Only the active segment is written, and its handle is never closed while it is active.
+    this.opening ??= open(this.path, 'r').then((fh) => {
       this.fh = fh;
       return fh;
     });
@@ -213,7 +216,13 @@ export class Segment {
   /** Writes already-encoded batches at the end of the file; they are not durable (or visible) until `sync`. */
   async write(buffers: Buffer[], bytes: number, position: number): Promise<void> {
     const fh = await this.handle();
-    const { bytesWritten } = await fh.writev(buffers, position);
+    // Small flushes are copied into the page cache synchronously: that takes microseconds, less than the
+    // thread-pool round trip an async write costs, and the round trip sits on every append's critical path.
+    // Large ones go async so the event loop never stalls behind a long write.
+    const bytesWritten =
+      bytes <= SYNC_WRITE_MAX
+        ? writevSync(fh.fd, buffers, position)
+        : (await fh.writev(buffers, position)).bytesWritten;
     if (bytesWritten !== bytes) {
       throw new Error(`short write to ${this.path}: ${bytesWritten} of ${bytes} bytes`);
     }
