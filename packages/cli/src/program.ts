@@ -1,4 +1,5 @@
 import { Command } from 'commander';
+import { registerDeadLetters } from './commands/dead-letters.ts';
 import { registerStart } from './commands/start.ts';
 
 export function buildProgram(): Command {
@@ -7,5 +8,6 @@ export function buildProgram(): Command {
     .version('0.1.0')
     .showHelpAfterError('(run with --help for usage)');
   registerStart(program);
+  registerDeadLetters(program);
   return program;
 }

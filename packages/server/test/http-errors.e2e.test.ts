@@ -37,13 +37,28 @@ describe('bad input over real HTTP', () => {
     assert.equal((await errorOf(response)).code, 'E_INVALID_JSON');
   });
 
-  it('names the event and field that lack an id', async () => {
+  it('names the event and field that lack an id, and keeps the good neighbour', async () => {
     const response = await server.send('/v1/batch', { batch: [good('ok-1'), { type: 'track', event: 'x' }] });
+    // Segment clients only look at the status: 200, with the body saying what was rejected.
+    assert.equal(response.status, 200);
+    const body = (await response.json()) as {
+      success: boolean;
+      rejected: { index: number; message: string }[];
+    };
+    assert.equal(body.success, true);
+    assert.deepEqual(
+      body.rejected.map((r) => [r.index, r.message]),
+      [[1, '/batch/1/userId: either userId or anonymousId is required']],
+    );
+  });
+
+  it('answers 400 naming the field when no event of the batch is valid', async () => {
+    const response = await server.send('/v1/batch', { batch: [{ type: 'track', event: 'x' }] });
     assert.equal(response.status, 400);
     const error = await errorOf(response);
     assert.equal(error.code, 'E_VALIDATION');
     assert.deepEqual(error.fields, [
-      { path: '/batch/1/userId', message: 'either userId or anonymousId is required' },
+      { path: '/batch/0/userId', message: 'either userId or anonymousId is required' },
     ]);
   });
 
@@ -98,19 +113,25 @@ describe('bad input over real HTTP', () => {
     assert.equal((await errorOf(response)).code, 'E_PAYLOAD_TOO_LARGE');
   });
 
-  it('stores nothing of a rejected batch, everything of an accepted one', async () => {
-    const rejected = await server.send('/v1/batch', {
-      batch: [good('mixed-1'), { type: 'nope', userId: 'u' }],
+  it('stores the good events of a mixed batch, dead-letters the bad, and nothing of refused requests', async () => {
+    const mixed = await server.send('/v1/batch', {
+      batch: [good('mixed-1'), { type: 'nope', userId: 'u', messageId: 'mixed-bad' }],
     });
-    assert.equal(rejected.status, 400);
+    assert.equal(mixed.status, 200);
     const accepted = await server.send('/v1/batch', { batch: [good('mixed-2')] });
     assert.equal(accepted.status, 200);
     await waitFor(
       async () =>
-        (await server.sql("SELECT count(*) FROM events WHERE message_id = 'mixed-2'")).rows[0]![0] === 1,
+        (await server.sql("SELECT count(*) FROM events WHERE message_id IN ('mixed-1', 'mixed-2', 'ok-1')"))
+          .rows[0]![0] === 3,
+    );
+    await waitFor(
+      async () =>
+        (await server.sql("SELECT count(*) FROM dead_letters WHERE message_id = 'mixed-bad'")).rows[0]![0] ===
+        1,
     );
     const { rows } = await server.sql(
-      "SELECT count(*) FROM events WHERE message_id IN ('mixed-1', 'big-1', 'unauth-1', 'unauth-2', 'ok-1')",
+      "SELECT count(*) FROM events WHERE message_id IN ('mixed-bad', 'big-1', 'unauth-1', 'unauth-2')",
     );
     assert.deepEqual(rows, [[0]]);
   });
