@@ -2,7 +2,7 @@
 // Builds the browser SDK into dist/: a script-tag IIFE exposing `window.tracklane` and an ESM module, each
 // in a full (autocapture + localStorage queue) and a core flavour. `--size` also prints the min+gzip sizes
 // and exits non-zero over budget, which is how CI keeps the SDK small.
-import { mkdirSync, readFileSync } from 'node:fs';
+import { mkdirSync, renameSync, writeFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { gzipSync } from 'node:zlib';
@@ -25,21 +25,25 @@ export async function buildBrowserSdk() {
   const common = { bundle: true, minify: true, target: 'es2020', platform: 'browser', legalComments: 'none' };
   const out = {};
   for (const f of flavours) {
-    const iife = await esbuild.build({
-      ...common,
-      entryPoints: [join(root, f.entry)],
-      format: 'iife',
-      globalName: 'tracklane',
-      outfile: join(distDir, f.iife),
-    });
-    await esbuild.build({
-      ...common,
-      entryPoints: [join(root, f.entry)],
-      format: 'esm',
-      outfile: join(distDir, f.esm),
-    });
-    if (iife.errors.length) throw new Error(`build of ${f.name} failed`);
-    const code = readFileSync(join(distDir, f.iife));
+    const build = (format, file) =>
+      esbuild
+        .build({
+          ...common,
+          entryPoints: [join(root, f.entry)],
+          format,
+          globalName: 'tracklane',
+          write: false,
+        })
+        .then(({ outputFiles }) => {
+          const code = outputFiles[0].contents;
+          // Write-then-rename: a concurrent build (tests run in parallel) never exposes a half-written file.
+          const path = join(distDir, file);
+          const tmp = `${path}.${process.pid}.${Math.random().toString(36).slice(2)}`;
+          writeFileSync(tmp, code);
+          renameSync(tmp, path);
+          return code;
+        });
+    const [code] = await Promise.all([build('iife', f.iife), build('esm', f.esm)]);
     out[f.name] = {
       file: join(distDir, f.iife),
       bytes: code.length,

@@ -34,7 +34,8 @@ export interface BrowserOptions {
   /**
    * Where the anonymous id, user id and session live: `localStorage` (default), `cookie` (first-party,
    * shareable across subdomains with `cookieDomain`), or `memory` (cookieless: nothing is written to the
-   * device, every page load is a new anonymous visitor, and the queue does not survive reloads).
+   * device, every page load is a new anonymous visitor, and the queue does not survive reloads). With
+   * `localStorage` and `cookie` the undelivered-event queue (full build) lives in localStorage.
    */
   persistence?: Persistence;
   cookieDomain?: string;
@@ -100,6 +101,7 @@ export class Client {
         : memoryKV();
     this.loadIdentity();
     if (this.consent === 'granted') this.start();
+    else if (this.consent === 'denied') this.erase();
 
     addEventListener('visibilitychange', () => {
       if (document.visibilityState === 'hidden' && !this.unloading) void this.dispatcher?.flush();
@@ -173,10 +175,23 @@ export class Client {
     } else if (consent === 'denied') {
       this.held = [];
       this.dispatcher?.queue.clear();
-      for (const k of [AID, UID, SESSION]) this.kv.del(k);
+      this.erase();
       this.kv = memoryKV();
       this.loadIdentity();
     }
+  }
+
+  /** Removes everything this SDK ever wrote to the device, including what an earlier visit left. */
+  private erase(): void {
+    const kv = openKV(this.options.persistence ?? 'localStorage', this.options.cookieDomain);
+    for (const k of [AID, UID, SESSION]) kv.del(k);
+    try {
+      localStorage.removeItem(this.queueKey());
+    } catch {}
+  }
+
+  private queueKey(): string {
+    return `tl_queue_${this.options.writeKey}`;
   }
 
   getConsent(): Consent {
@@ -194,9 +209,7 @@ export class Client {
     const debug = this.options.debug;
     this.dispatcher = new Dispatcher({
       transport: this.transport,
-      queue: persisted
-        ? this.ext.queue!(`tl_queue_${this.options.writeKey}`, capacity)
-        : new MemoryQueue(capacity),
+      queue: persisted ? this.ext.queue!(this.queueKey(), capacity) : new MemoryQueue(capacity),
       flushAt: this.options.flushAt ?? 10,
       flushInterval: this.options.flushInterval ?? 2000,
       maxBatchBytes: KEEPALIVE_BYTES,

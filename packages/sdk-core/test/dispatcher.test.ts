@@ -131,8 +131,9 @@ describe('Dispatcher retries', () => {
     await dispatcher.flush();
     const gaps = requests.slice(1).map((r, i) => r.at - requests[i]!.at);
     // 0.99 * 20 * 2^n: ~20, 40, 79, 158 ms.
-    assert.ok(gaps[0]! >= 15 && gaps[3]! >= 150, `gaps ${gaps}`);
-    assert.ok(gaps[3]! > gaps[0]! * 4);
+    // Lower bounds only: a loaded machine fires timers late, never early.
+    const floors = [19, 39, 79, 158].map((ms) => ms - 2);
+    for (const [i, gap] of gaps.entries()) assert.ok(gap >= floors[i]!, `gaps ${gaps}`);
   });
 
   it('cuts a backoff wait short on retryNow (browser back online)', async () => {
