@@ -34,7 +34,7 @@ export function listSink<T>(): Sink<T> & { items: T[] } {
 export async function drain(engine: StreamEngine, timeoutMs = 20_000): Promise<void> {
   const deadline = Date.now() + timeoutMs;
   while (Date.now() < deadline) {
-    if ((await engine.lag()) === 0 && engine.stats().partitions.length > 0) return;
+    if (engine.stats().partitions.length > 0 && (await engine.lag()) === 0) return;
     await new Promise((r) => setTimeout(r, 20));
   }
   throw new Error(`engine did not drain within ${timeoutMs} ms (lag ${await engine.lag()})`);

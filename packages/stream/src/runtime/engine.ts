@@ -113,6 +113,8 @@ export class StreamEngine {
       this.assignment = assignment;
     });
     this.assignment ??= consumer.assignment();
+    // Own (and have seeked) the first assignment before start resolves, so `lag()` means something.
+    await this.rebalance(consumer);
     this.loop = this.run(consumer);
   }
 

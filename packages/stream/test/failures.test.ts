@@ -1,0 +1,107 @@
+import assert from 'node:assert/strict';
+import { describe, it } from 'node:test';
+import { makeTempDir } from '@tracklane/test-utils';
+import { count, decodeJson, from, startEngine, tumbling, type WindowResult } from '../src/index.ts';
+import { drain, openLog, upsertSink } from './helpers.ts';
+
+interface Ev {
+  id: number;
+  t: number;
+  poison?: boolean;
+}
+
+describe('failure handling', () => {
+  it('sends a poison event to dead letters after retries and keeps processing the rest', async () => {
+    await using dir = await makeTempDir();
+    const log = await openLog(`${dir.path}/log`);
+    await log.ensureTopic('in', { partitions: 1 });
+    const values = [
+      ...Array.from({ length: 5 }, (_, i) => JSON.stringify({ id: i, t: 1000 })),
+      '{not json', // fails in decode
+      JSON.stringify({ id: 99, t: 1000, poison: true }), // fails in map
+      ...Array.from({ length: 5 }, (_, i) => JSON.stringify({ id: 10 + i, t: 1000 })),
+    ];
+    await log.append(
+      'in',
+      values.map((v) => ({ value: Buffer.from(v) })),
+    );
+    let attempts = 0;
+    const out = upsertSink<WindowResult<string, number>>((r) => r.key);
+    const pipeline = from(log, 'in', decodeJson<Ev>, { eventTime: (e) => e.t })
+      .map((e) => {
+        if (e.poison) {
+          attempts++;
+          throw new Error('cannot enrich event 99');
+        }
+        return e;
+      }, 'enrich')
+      .keyBy(() => 'all')
+      .window(tumbling('1m'))
+      .aggregate(count())
+      .to(out, { name: 'counting' });
+    const engine = await startEngine({
+      log,
+      pipelines: [pipeline],
+      group: 'g',
+      stateDir: `${dir.path}/state`,
+      retry: { retries: 2, initialDelayMs: 1 },
+    });
+    await drain(engine);
+    await engine.stop();
+    assert.equal(out.rows.get('all')?.value, 10);
+    assert.equal(attempts, 3);
+    const letters = await log.read('dead-letter', 0, 0);
+    assert.deepEqual(
+      letters.map((l) => [l.headers.stage, l.headers.operator, l.value.toString()]),
+      [
+        ['counting', 'decode', '{not json'],
+        ['counting', 'enrich', values[6]],
+      ],
+    );
+    assert.equal(letters[1]!.headers.reason, 'cannot enrich event 99');
+    assert.equal(letters[1]!.headers['source-offset'], '6');
+    await log.close();
+  });
+
+  it('holds consumption back while the sink is slow: bounded batches in flight', async () => {
+    await using dir = await makeTempDir();
+    const log = await openLog(`${dir.path}/log`);
+    await log.ensureTopic('in', { partitions: 1 });
+    await log.append(
+      'in',
+      Array.from({ length: 2000 }, (_, i) => ({ value: Buffer.from(JSON.stringify({ id: i, t: i })) })),
+    );
+    let writing = false;
+    let maxAhead = 0;
+    let processedAtWrite = 0;
+    const engine = await startEngine({
+      log,
+      pipelines: [
+        from(log, 'in', decodeJson<Ev>).to(
+          {
+            async write() {
+              writing = true;
+              processedAtWrite = engine.stats().records;
+              await new Promise((r) => setTimeout(r, 100));
+              maxAhead = Math.max(maxAhead, engine.stats().records - processedAtWrite);
+              writing = false;
+            },
+          },
+          { name: 'slow' },
+        ),
+      ],
+      group: 'g',
+      stateDir: `${dir.path}/state`,
+      maxPollRecords: 50,
+      maxInFlightBatches: 2,
+      checkpointIntervalMs: 0,
+    });
+    await drain(engine, 60_000);
+    await engine.stop();
+    await log.close();
+    assert.equal(writing, false);
+    // While one write took 100 ms the engine read at most 2 more batches of 50.
+    assert.ok(maxAhead <= 100, `processed ${maxAhead} records during one slow write`);
+    assert.ok(engine.stats().checkpoints >= 10, JSON.stringify(engine.stats()));
+  });
+});
