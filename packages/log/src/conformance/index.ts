@@ -161,11 +161,13 @@ export function runLogConformance(name: string, factory: () => Promise<LogFixtur
 
       it('spreads keyless records over partitions and honours an explicit partition', async () => {
         await log.ensureTopic('t', { partitions: 3 });
-        const acks = await log.append(
-          't',
-          Array.from({ length: 30 }, (_, i) => ({ value: text(String(i)) })),
-        );
-        assert.ok(new Set(acks.map((a) => a.partition)).size > 1, 'keyless records use several partitions');
+        // One record per append, so implementations that stick a keyless batch to one partition pass too.
+        const used = new Set<number>();
+        for (let i = 0; i < 30; i++) {
+          const [ack] = await log.append('t', [{ value: text(String(i)) }]);
+          used.add(ack!.partition);
+        }
+        assert.ok(used.size > 1, 'keyless records use several partitions');
         const pinned = await log.append('t', [{ key: 'k', value: text('a') }, { value: text('b') }], {
           partition: 2,
         });
