@@ -237,6 +237,24 @@ describe('browser SDK in headless Chromium against a running Tracklane', { skip 
     }
   });
 
+  it('reports web vitals once, when the page hides, if enabled', async () => {
+    config.current = { ...config.current, autocapture: { webVitals: true } };
+    try {
+      const { context, page, anonymousId } = await open('index.html');
+      await page.click('#cta');
+      await page.click('#nav-pricing');
+      const rows = await waitForRows(anonymousId, 5, 'web vitals');
+      const vitals = rows.filter((r) => r.event === 'Web Vitals');
+      assert.equal(vitals.length, 1);
+      assert.equal(typeof vitals[0]?.properties?.ttfb, 'number');
+      assert.equal(typeof vitals[0]?.properties?.fcp, 'number');
+      await context.close();
+    } finally {
+      const { autocapture: _, ...rest } = config.current;
+      config.current = rest as typeof config.current;
+    }
+  });
+
   it('holds events while consent is pending and sends them once granted', async () => {
     const { context, page, anonymousId } = await open('index.html?consent=pending');
     await page.click('#cta');
