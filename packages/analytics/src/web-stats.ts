@@ -40,21 +40,24 @@ export interface WebStatsResult {
   countries: Ranked[];
 }
 
-// Read from the Segment `context` the browser SDK sends, preferring fields an enrichment step may have
-// added (device.type, browser.name, os.name, location/geo country) and falling back to the user agent.
+// Read from `context`: first what the collector's enrichment adds under `context.tracklane` (ua, geo, page),
+// then Segment's own fields, then a coarse reading of the raw user agent.
 // Every field is optional: missing ones become NULL and are left out of the top lists.
 const UA = `json_extract_string(e.context, '$.userAgent')`;
 const DIMENSIONS = {
-  path: `coalesce(json_extract_string(e.context, '$.page.path'), json_extract_string(e.properties, '$.path'))`,
-  referrer: `coalesce(nullif(regexp_extract(coalesce(json_extract_string(e.context, '$.page.referrer'), json_extract_string(e.properties, '$.referrer')), '^[a-zA-Z][a-zA-Z0-9+.-]*://([^/:?#]+)', 1), ''), '$direct')`,
+  path: `coalesce(json_extract_string(e.context, '$.page.path'), json_extract_string(e.context, '$.tracklane.page.path'), json_extract_string(e.properties, '$.path'))`,
+  referrer: `coalesce(json_extract_string(e.context, '$.tracklane.page.referrerHost'), nullif(regexp_extract(coalesce(json_extract_string(e.context, '$.page.referrer'), json_extract_string(e.properties, '$.referrer')), '^[a-zA-Z][a-zA-Z0-9+.-]*://([^/:?#]+)', 1), ''), '$direct')`,
   utm_source: `json_extract_string(e.context, '$.campaign.source')`,
   utm_medium: `json_extract_string(e.context, '$.campaign.medium')`,
   utm_campaign: `json_extract_string(e.context, '$.campaign.name')`,
-  device: `coalesce(json_extract_string(e.context, '$.device.type'), CASE WHEN ${UA} IS NULL THEN NULL WHEN regexp_matches(${UA}, 'iPad|Tablet') THEN 'tablet' WHEN regexp_matches(${UA}, 'Mobi|iPhone|Android') THEN 'mobile' ELSE 'desktop' END)`,
-  browser: `coalesce(json_extract_string(e.context, '$.browser.name'), CASE WHEN ${UA} IS NULL THEN NULL WHEN regexp_matches(${UA}, 'Edg/') THEN 'Edge' WHEN regexp_matches(${UA}, 'OPR/|Opera') THEN 'Opera' WHEN regexp_matches(${UA}, 'Firefox/|FxiOS') THEN 'Firefox' WHEN regexp_matches(${UA}, 'Chrome/|CriOS') THEN 'Chrome' WHEN regexp_matches(${UA}, 'Safari/') THEN 'Safari' ELSE 'Other' END)`,
-  os: `coalesce(json_extract_string(e.context, '$.os.name'), CASE WHEN ${UA} IS NULL THEN NULL WHEN regexp_matches(${UA}, 'iPhone|iPad|iPod') THEN 'iOS' WHEN regexp_matches(${UA}, 'Android') THEN 'Android' WHEN regexp_matches(${UA}, 'Windows') THEN 'Windows' WHEN regexp_matches(${UA}, 'Mac OS X|Macintosh') THEN 'macOS' WHEN regexp_matches(${UA}, 'Linux') THEN 'Linux' ELSE 'Other' END)`,
-  country: `coalesce(json_extract_string(e.context, '$.location.country'), json_extract_string(e.context, '$.geo.country'), json_extract_string(e.context, '$.country'))`,
+  device: `coalesce(json_extract_string(e.context, '$.tracklane.ua.device.type'), json_extract_string(e.context, '$.device.type'), CASE WHEN ${UA} IS NULL THEN NULL WHEN regexp_matches(${UA}, 'iPad|Tablet') THEN 'tablet' WHEN regexp_matches(${UA}, 'Mobi|iPhone|Android') THEN 'mobile' ELSE 'desktop' END)`,
+  browser: `coalesce(json_extract_string(e.context, '$.tracklane.ua.browser.name'), json_extract_string(e.context, '$.browser.name'), CASE WHEN ${UA} IS NULL THEN NULL WHEN regexp_matches(${UA}, 'Edg/') THEN 'Edge' WHEN regexp_matches(${UA}, 'OPR/|Opera') THEN 'Opera' WHEN regexp_matches(${UA}, 'Firefox/|FxiOS') THEN 'Firefox' WHEN regexp_matches(${UA}, 'Chrome/|CriOS') THEN 'Chrome' WHEN regexp_matches(${UA}, 'Safari/') THEN 'Safari' ELSE 'Other' END)`,
+  os: `coalesce(json_extract_string(e.context, '$.tracklane.ua.os.name'), json_extract_string(e.context, '$.os.name'), CASE WHEN ${UA} IS NULL THEN NULL WHEN regexp_matches(${UA}, 'iPhone|iPad|iPod') THEN 'iOS' WHEN regexp_matches(${UA}, 'Android') THEN 'Android' WHEN regexp_matches(${UA}, 'Windows') THEN 'Windows' WHEN regexp_matches(${UA}, 'Mac OS X|Macintosh') THEN 'macOS' WHEN regexp_matches(${UA}, 'Linux') THEN 'Linux' ELSE 'Other' END)`,
+  country: `coalesce(json_extract_string(e.context, '$.tracklane.geo.country'), json_extract_string(e.context, '$.location.country'), json_extract_string(e.context, '$.geo.country'), json_extract_string(e.context, '$.country'))`,
 } as const;
+
+/** Crawlers flagged by the collector are not visitors. */
+const NOT_BOT = `json_extract_string(e.context, '$.tracklane.bot') IS DISTINCT FROM 'true'`;
 
 /** Session-level dimensions, taken from each session's first event. */
 const SESSION_DIMENSIONS = [
@@ -81,7 +84,7 @@ export function buildWebSessions(request: WebStatsRequest): { sql: string; param
       SELECT ${PERSON_ID} AS person_id, e.timestamp AS ts, e.message_id, e.type, ${dims}
       FROM events e ${IDENTITY_JOIN}
       WHERE ${q.timeRange(request.from, request.to)} AND e.type IN ('page', 'screen', 'track')
-        AND ${q.filters(request.filters, '/filters')}
+        AND ${NOT_BOT} AND ${q.filters(request.filters, '/filters')}
     ),
     marked AS (
       SELECT *, CASE WHEN lag(ts) OVER p IS NULL OR ts - lag(ts) OVER p > to_seconds(${gap}::BIGINT) THEN 1 ELSE 0 END AS starts
@@ -118,7 +121,8 @@ export function buildTopPages(request: WebStatsRequest): { sql: string; params: 
   const sql = `
     SELECT ${DIMENSIONS.path} AS path, count(*) AS pageviews, count(DISTINCT ${PERSON_ID}) AS visitors
     FROM events e ${IDENTITY_JOIN}
-    WHERE ${q.timeRange(request.from, request.to)} AND e.type = 'page' AND ${q.filters(request.filters, '/filters')}
+    WHERE ${q.timeRange(request.from, request.to)} AND e.type = 'page' AND ${NOT_BOT}
+      AND ${q.filters(request.filters, '/filters')}
       AND path IS NOT NULL
     GROUP BY path ORDER BY pageviews DESC, visitors DESC, path LIMIT ${q.bind(request.limit ?? 10)}`;
   return { sql, params: q.params };

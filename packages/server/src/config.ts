@@ -11,6 +11,8 @@ export interface TracklaneConfig {
   logLevel: 'fatal' | 'error' | 'warn' | 'info' | 'debug' | 'trace' | 'silent';
   /** Partitions of the `events` topic, fixed when the topic is first created. */
   eventPartitions: number;
+  /** Delete raw events older than this (ms), checked hourly. Undefined: keep forever. */
+  retentionMs?: number | undefined;
   /** Ingestion tuning (limits, privacy, dedup, CORS, tracking plans); unset fields take the defaults. */
   collector?: Partial<CollectorOptions>;
 }

@@ -13,10 +13,17 @@ import { DuckDbStore, type Store } from '@tracklane/storage';
 import { pino } from 'pino';
 import type { TracklaneConfig } from './config.ts';
 import { type DeadLetterWriter, startDeadLetterWriter } from './dead-letter-writer.ts';
+import { applyRecordedErasures } from './erasure.ts';
+import { registerAnalyticsRoutes } from './http/analytics-routes.ts';
 import { makeApiKeyCheck } from './http/api-auth.ts';
 import { buildApp } from './http/build-app.ts';
+import { registerExportRoute } from './http/export-route.ts';
+import { registerLiveTailRoute } from './http/live-tail-route.ts';
 import { registerSqlRoute } from './http/sql-route.ts';
+import { registerUsersRoute } from './http/users-route.ts';
 import { type ResolvedKeys, resolveKeys } from './keys.ts';
+import { LiveEvents } from './live-events.ts';
+import { scheduleRetention } from './retention-schedule.ts';
 import { type StorageWriter, startStorageWriter } from './storage-writer.ts';
 
 export interface RunningTracklane {
@@ -42,6 +49,7 @@ export async function startTracklane(config: TracklaneConfig): Promise<RunningTr
   let writer: StorageWriter | undefined;
   let collector: Collector | undefined;
   let deadLetterWriter: DeadLetterWriter | undefined;
+  const live = new LiveEvents();
   try {
     await log.ensureTopic(EVENTS_TOPIC, { partitions: config.eventPartitions });
     collector = await openCollector({
@@ -51,7 +59,9 @@ export async function startTracklane(config: TracklaneConfig): Promise<RunningTr
       options: config.collector,
     });
     store = await DuckDbStore.open(join(dataDir, 'tracklane.duckdb'));
-    writer = await startStorageWriter(log, store, logger);
+    // Tombstones first, so that events of erased people still in the log are skipped, even by a new store.
+    await applyRecordedErasures(log, store);
+    writer = await startStorageWriter(log, store, logger, (events) => live.publish(events));
     deadLetterWriter = await startDeadLetterWriter(log, store, logger);
   } catch (err) {
     await deadLetterWriter?.stop();
@@ -73,7 +83,14 @@ export async function startTracklane(config: TracklaneConfig): Promise<RunningTr
     return reply.code(ok ? 200 : 503).send({ status: ok ? 'ok' : state, eventsStored: activeWriter.written });
   });
   await app.register(collectorPlugin, activeCollector.context);
-  registerSqlRoute(app, activeStore, makeApiKeyCheck(keys.apiKeys));
+  const checkApiKey = makeApiKeyCheck(keys.apiKeys);
+  registerSqlRoute(app, activeStore, checkApiKey);
+  registerAnalyticsRoutes(app, activeStore, checkApiKey);
+  registerUsersRoute(app, log, activeStore, checkApiKey);
+  registerExportRoute(app, activeStore, checkApiKey);
+  registerLiveTailRoute(app, live, checkApiKey);
+  const stopRetention =
+    config.retentionMs === undefined ? undefined : scheduleRetention(activeStore, config.retentionMs, logger);
 
   try {
     await app.listen({ port: config.port, host: config.host });
@@ -97,6 +114,7 @@ export async function startTracklane(config: TracklaneConfig): Promise<RunningTr
     close() {
       closing ??= (async () => {
         state = 'stopping';
+        stopRetention?.();
         // Order matters: no new events, then every in-flight append acknowledged, then storage caught up
         // with what it had in hand, then the log and the store flushed and closed.
         await app.close();

@@ -21,7 +21,13 @@ const MAX_BACKOFF_MS = 5_000;
  * re-inserts events that are then skipped. A batch the store rejects is retried with backoff, never
  * skipped: storage being down must not lose events.
  */
-export async function startStorageWriter(log: Log, store: Store, logger: Logger): Promise<StorageWriter> {
+export async function startStorageWriter(
+  log: Log,
+  store: Store,
+  logger: Logger,
+  /** Called with each batch once it is stored (live tail); must not throw or block. */
+  onStored?: (events: TrackedEvent[]) => void,
+): Promise<StorageWriter> {
   const consumer = await log.consumer({ group: STORAGE_GROUP, topics: [EVENTS_TOPIC], from: 'earliest' });
   let stopping = false;
   let written = 0;
@@ -40,6 +46,7 @@ export async function startStorageWriter(log: Log, store: Store, logger: Logger)
       try {
         await store.insertDeadLetters(deadLetters);
         written += await store.insertEvents(events);
+        onStored?.(events);
         return;
       } catch (err) {
         if (stopping) throw err;

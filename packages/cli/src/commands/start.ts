@@ -1,6 +1,7 @@
 import { DEFAULT_CONFIG, maskSecret, startTracklane, type TracklaneConfig } from '@tracklane/server';
 import { type Command, InvalidArgumentError, Option } from 'commander';
 import { addCollectorFlags, type CollectorFlags, collectorConfigFrom } from '../collector-flags.ts';
+import { parseDuration } from '../parse-duration.ts';
 
 export function registerStart(program: Command): void {
   const command = program
@@ -40,6 +41,14 @@ export function registerStart(program: Command): void {
         .env('TRACKLANE_LOG_LEVEL')
         .choices(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'])
         .default(DEFAULT_CONFIG.logLevel),
+    )
+    .addOption(
+      new Option(
+        '--retention <duration>',
+        'delete raw events older than this, e.g. 400d or 36h (default: keep)',
+      )
+        .env('TRACKLANE_RETENTION')
+        .argParser(parseDuration),
     );
   addCollectorFlags(command).action(
     async (
@@ -50,6 +59,7 @@ export function registerStart(program: Command): void {
         writeKey?: string[];
         apiKey?: string;
         logLevel: TracklaneConfig['logLevel'];
+        retention?: number;
       } & CollectorFlags,
     ) => {
       const running = await startTracklane({
@@ -60,6 +70,7 @@ export function registerStart(program: Command): void {
         writeKeys: options.writeKey ?? [],
         apiKey: options.apiKey,
         logLevel: options.logLevel,
+        retentionMs: options.retention,
         collector: collectorConfigFrom(options),
       });
       const writeKey = running.keys.sources[0]!.writeKey;

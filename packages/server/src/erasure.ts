@@ -1,0 +1,45 @@
+import type { Log } from '@tracklane/log';
+import type { Erasure, Store } from '@tracklane/storage';
+
+/** Durable record of every erasure, kept beside the events it cancels: a store rebuilt from the log applies
+ * these first, so replaying `events` cannot bring an erased person back. */
+export const ERASURES_TOPIC = 'erasures';
+
+interface ErasureRecord {
+  userId: string;
+  ids: string[];
+  at: number;
+}
+
+/** Erases a person from the store, then appends the tombstone (with every id the store knew them by) to
+ * the log. A crash between the two leaves the store erased and the request failed; the client retries,
+ * which is safe because erasure is idempotent. */
+export async function eraseUser(log: Log, store: Store, userId: string): Promise<Erasure> {
+  await log.ensureTopic(ERASURES_TOPIC, { partitions: 1 });
+  const erasure = await store.eraseUser(userId);
+  const record: ErasureRecord = { userId, ids: erasure.ids, at: Date.now() };
+  await log.append(ERASURES_TOPIC, [{ key: userId, value: Buffer.from(JSON.stringify(record)) }]);
+  return erasure;
+}
+
+/** Re-applies every recorded erasure to `store` (idempotent); run before the storage writer starts. */
+export async function applyRecordedErasures(log: Log, store: Store): Promise<number> {
+  await log.ensureTopic(ERASURES_TOPIC, { partitions: 1 });
+  const known = await store.query('SELECT distinct_id FROM tombstones', { maxRows: 10_000_000 });
+  const tombstoned = new Set(known.rows.map((row) => String(row[0])));
+  let applied = 0;
+  for (const { partition, start, end } of await log.offsets(ERASURES_TOPIC)) {
+    for (let offset = start; offset < end; ) {
+      const records = await log.read(ERASURES_TOPIC, partition, offset, { maxRecords: 1_000 });
+      if (records.length === 0) break;
+      for (const record of records) {
+        const erasure = JSON.parse(record.value.toString('utf8')) as ErasureRecord;
+        if (erasure.ids.every((id) => tombstoned.has(id)) && tombstoned.has(erasure.userId)) continue;
+        await store.eraseUser(erasure.userId, erasure.ids);
+        applied++;
+      }
+      offset = records[records.length - 1]!.offset + 1;
+    }
+  }
+  return applied;
+}
