@@ -28,10 +28,11 @@ function percentile(sorted: number[], p: number): number {
   return sorted[Math.min(sorted.length - 1, Math.floor((sorted.length * p) / 100))] ?? 0;
 }
 
-/** The raw disk: 1,000 records of 300 bytes per write, one fdatasync each, appended to one file. */
+/** The raw disk: `chunk` (records of 300 bytes) per write, one fdatasync each, appended to one file. */
 async function rawRound(fh: FileHandle, chunk: Buffer, records: number, into: Tally): Promise<void> {
+  const perSync = chunk.length / RECORD_BYTES;
   const started = performance.now();
-  for (let done = 0; done < records; done += BASELINE_RECORDS_PER_SYNC) {
+  for (let done = 0; done < records; done += perSync) {
     const t = performance.now();
     await fh.write(chunk, 0, chunk.length, null);
     await fh.datasync();
@@ -78,10 +79,15 @@ const workload: Workload = {
     const total = ctx.quick ? 100_000 : 1_000_000;
     const perRound = total / ROUNDS;
     const raw = tally();
+    // The most any durable log can do with APPENDERS closed-loop appenders of BATCH records: every fsync
+    // carries at most APPENDERS * BATCH records. Shows how much of the gap is fsync count, not log overhead.
+    const rawCycle = tally();
     const one = tally();
     const four = tally();
     const baselineFile = await open(join(ctx.tmpDir, 'baseline.dat'), 'w');
+    const cycleFile = await open(join(ctx.tmpDir, 'cycle.dat'), 'w');
     const chunk = randomBytes(BASELINE_RECORDS_PER_SYNC * RECORD_BYTES);
+    const cycleChunk = randomBytes(APPENDERS * BATCH * RECORD_BYTES);
     const log1 = await openLog(ctx, 1);
     const log4 = await openLog(ctx, 4);
     // Distinct values per record; one array reused across appends, since the log copies into its own batch.
@@ -90,6 +96,7 @@ const workload: Workload = {
       for (let round = 0; round < ROUNDS; round++) {
         ctx.progress('raw write + fdatasync', round * 3, ROUNDS * 3);
         await rawRound(baselineFile, chunk, perRound, raw);
+        await rawRound(cycleFile, cycleChunk, perRound, rawCycle);
         ctx.progress('log append, 1 partition', round * 3 + 1, ROUNDS * 3);
         await logRound(log1, batch, perRound, one);
         ctx.progress('log append, 4 partitions', round * 3 + 2, ROUNDS * 3);
@@ -106,6 +113,7 @@ const workload: Workload = {
       }
     } finally {
       await baselineFile.close();
+      await cycleFile.close();
       await log1.close();
       await log4.close();
     }
@@ -124,6 +132,9 @@ const workload: Workload = {
       goal: 0.5,
       extra: {
         records: t.records,
+        [`rawPer${APPENDERS * BATCH}RecordSyncEventsPerSec`]: Math.round(perSecond(rawCycle)),
+        [`ratioToRawPer${APPENDERS * BATCH}RecordSync`]:
+          Math.round((perSecond(t) / perSecond(rawCycle)) * 1000) / 1000,
         rounds: ROUNDS,
         appendP50Ms: ms3(percentile(t.latencies, 50)),
         appendP99Ms: ms3(percentile(t.latencies, 99)),
