@@ -73,12 +73,21 @@ export class Processor {
 
   async process(records: readonly LogRecord[]): Promise<void> {
     const every = this.sampleEvery;
+    // Polls return runs of one partition: look the partition up only when it changes.
+    let partition = -1;
+    let groups: DecodeGroup[] | undefined;
+    let position = 0;
     for (let r = 0; r < records.length; r++) {
       const record = records[r]!;
-      const groups = this.partitions.get(record.partition);
+      if (record.partition !== partition) {
+        if (groups !== undefined) this.positions.set(partition, position);
+        partition = record.partition;
+        groups = this.partitions.get(partition);
+        position = groups === undefined ? 0 : this.positions.get(partition)!;
+      }
       if (groups === undefined) continue;
       // A rebalance or seek may hand back records already processed; the position is the truth.
-      if (record.offset < this.positions.get(record.partition)!) continue;
+      if (record.offset < position) continue;
       for (let g = 0; g < groups.length; g++) {
         const group = groups[g]!;
         let value: unknown;
@@ -98,10 +107,11 @@ export class Processor {
           }
         }
       }
-      this.positions.set(record.partition, record.offset + 1);
+      position = record.offset + 1;
       this.stats.records++;
       if (every > 0 && this.stats.records % every === 0) this.samples.push(record.timestamp);
     }
+    if (groups !== undefined) this.positions.set(partition, position);
   }
 
   capture(): { snapshots: TaskSnapshot[]; samples: number[] } {

@@ -166,11 +166,11 @@ export class PipelineTask {
     scope.record = record;
     scope.stage = 'eventTime';
     scope.watermark = this.watermark;
-    scope.pendingIds.length = 0;
-    scope.pendingLate.length = 0;
-    scope.pendingTopic.length = 0;
-    this.pendingAgg.length = 0;
-    this.pendingOut.length = 0;
+    if (scope.pendingIds.length > 0) scope.pendingIds.length = 0;
+    if (scope.pendingLate.length > 0) scope.pendingLate.length = 0;
+    if (scope.pendingTopic.length > 0) scope.pendingTopic.length = 0;
+    if (this.pendingAgg.length > 0) this.pendingAgg.length = 0;
+    if (this.pendingOut.length > 0) this.pendingOut.length = 0;
     let ts: number;
     try {
       ts = pipeline.source.eventTime(value, record);
@@ -187,13 +187,18 @@ export class PipelineTask {
 
   private apply(ts: number): void {
     const { scope, pipeline } = this;
-    for (const [op, id] of scope.pendingIds) {
-      this.seen(op).set(id, ts);
-      this.newIds.push([op, id, ts]);
+    // Length checks first: most records touch none of these, and this runs once per record.
+    if (scope.pendingIds.length > 0) {
+      for (const [op, id] of scope.pendingIds) {
+        this.seen(op).set(id, ts);
+        this.newIds.push([op, id, ts]);
+      }
     }
-    for (const [value, reason] of scope.pendingLate) this.addLate(value, ts, reason);
-    for (const out of scope.pendingTopic) this.topicOut.push(out);
-    for (const out of this.pendingOut) this.emitted.push(out);
+    if (scope.pendingLate.length > 0)
+      for (const [value, reason] of scope.pendingLate) this.addLate(value, ts, reason);
+    if (scope.pendingTopic.length > 0) for (const out of scope.pendingTopic) this.topicOut.push(out);
+    const out = this.pendingOut;
+    for (let i = 0; i < out.length; i++) this.emitted.push(out[i]);
     const pending = this.pendingAgg;
     for (let i = 0; i < pending.length; i += 3)
       this.accumulate(pending[i], pending[i + 1], pending[i + 2], ts);
@@ -244,7 +249,8 @@ export class PipelineTask {
     starts.length = 0;
     window.assign(ts, starts);
     let accepted = false;
-    for (const start of starts) {
+    for (let i = 0; i < starts.length; i++) {
+      const start = starts[i]!;
       const end = start + window.sizeMs;
       if (end + allowedLatenessMs <= this.watermark) continue;
       accepted = true;
