@@ -1,0 +1,306 @@
+import type { Consumer as KafkaClient } from '@platformatic/kafka';
+import { TracklaneError } from '@tracklane/core';
+import type {
+  Consumer,
+  LogRecord,
+  PollOptions,
+  RebalanceListener,
+  TopicPartition,
+  TopicPartitionOffset,
+} from '@tracklane/log';
+import { fetchPartitions } from './fetcher.ts';
+import type { Names } from './names.ts';
+import { OFFSET_OUT_OF_RANGE } from './records.ts';
+
+export type Client = KafkaClient<Buffer, Buffer, Buffer, Buffer>;
+
+/** What a group member needs from the log that created it. */
+export interface ConsumerHost {
+  readonly names: Names;
+  range(topic: string, partition: number): Promise<{ start: number; end: number }>;
+  assertOpen(): void;
+  forget(consumer: KafkaGroupConsumer): void;
+}
+
+interface Owned {
+  topic: string;
+  partition: number;
+  /** Offset of the next record to return. */
+  position: number;
+}
+
+const POLL_MAX_BYTES = 8 << 20;
+/** Longest single broker-side wait, so a rebalance noticed by the heartbeat is acted on promptly. */
+const MAX_FETCH_WAIT_MS = 500;
+
+const tpKey = (topic: string, partition: number) => `${topic}\u0000${partition}`;
+
+/**
+ * A Kafka consumer-group member. Membership, heartbeats and the rebalance protocol are the client's (classic
+ * JoinGroup/SyncGroup, or KIP-848's incremental `consumer` protocol when the broker has it); positions are
+ * ours: on gaining a partition we start at the group's committed offset (else earliest/latest), poll fetches
+ * from our positions, and nothing is committed unless `commit` is called, so offsets are committed together
+ * with the caller's processed state and never ahead of it.
+ */
+export class KafkaGroupConsumer implements Consumer {
+  readonly group: string;
+  private readonly from: 'earliest' | 'latest';
+  private readonly owned = new Map<string, Owned>();
+  private readonly listeners: RebalanceListener[] = [];
+  /** The client's assignment we last acted on, to notice changes it makes in the background. */
+  private seen = '';
+  private syncing: Promise<void> | null = null;
+  private closed = false;
+  private nextPartition = 0;
+
+  private constructor(
+    private readonly client: Client,
+    private readonly host: ConsumerHost,
+    options: { group: string; from?: 'earliest' | 'latest' },
+  ) {
+    this.group = options.group;
+    this.from = options.from ?? 'earliest';
+  }
+
+  static async join(
+    client: Client,
+    host: ConsumerHost,
+    options: { group: string; topics: string[]; from?: 'earliest' | 'latest' },
+  ): Promise<KafkaGroupConsumer> {
+    const consumer = new KafkaGroupConsumer(client, host, options);
+    client.topics.trackAll(...options.topics.map((t) => host.names.topic(t)));
+    await client.joinGroup({});
+    client.on('consumer:group:join', () => consumer.scheduleSync());
+    await consumer.sync();
+    return consumer;
+  }
+
+  get memberId(): string {
+    return this.client.memberId ?? '';
+  }
+
+  assignment(): TopicPartition[] {
+    return [...this.owned.values()].map((o) => ({ topic: o.topic, partition: o.partition }));
+  }
+
+  private scheduleSync(): void {
+    void this.sync().catch(() => undefined);
+  }
+
+  /** Brings `owned` in line with the client's current assignment (serialized). */
+  private sync(): Promise<void> {
+    if (!this.syncing) {
+      this.syncing = this.syncOnce().finally(() => {
+        this.syncing = null;
+      });
+    }
+    return this.syncing;
+  }
+
+  private async syncOnce(): Promise<void> {
+    const current: TopicPartition[] = [];
+    for (const a of this.client.assignments ?? []) {
+      const topic = this.host.names.fromKafkaTopic(a.topic);
+      if (topic === undefined) continue;
+      for (const partition of a.partitions) current.push({ topic, partition });
+    }
+    const signature = current
+      .map((tp) => tpKey(tp.topic, tp.partition))
+      .sort()
+      .join('|');
+    if (signature === this.seen || this.closed) return;
+    const wanted = new Set(current.map((tp) => tpKey(tp.topic, tp.partition)));
+    for (const key of [...this.owned.keys()]) if (!wanted.has(key)) this.owned.delete(key);
+    const added = current.filter((tp) => !this.owned.has(tpKey(tp.topic, tp.partition)));
+    if (added.length > 0) {
+      const committed = await this.committed(added);
+      await Promise.all(
+        added.map(async (tp) => {
+          let position = committed.get(tpKey(tp.topic, tp.partition));
+          if (position === undefined) {
+            const range = await this.host.range(tp.topic, tp.partition);
+            position = this.from === 'latest' ? range.end : range.start;
+          }
+          this.owned.set(tpKey(tp.topic, tp.partition), { ...tp, position });
+        }),
+      );
+    }
+    this.seen = signature;
+    const assignment = this.assignment();
+    for (const listener of this.listeners) this.callListener(listener, assignment);
+  }
+
+  private async committed(tps: TopicPartition[]): Promise<Map<string, number>> {
+    const byTopic = new Map<string, number[]>();
+    for (const tp of tps) {
+      let list = byTopic.get(tp.topic);
+      if (!list) {
+        list = [];
+        byTopic.set(tp.topic, list);
+      }
+      list.push(tp.partition);
+    }
+    const answer = await this.client.listCommittedOffsets({
+      topics: [...byTopic].map(([topic, partitions]) => ({
+        topic: this.host.names.topic(topic),
+        partitions,
+      })),
+    });
+    const out = new Map<string, number>();
+    for (const [kafkaTopic, offsets] of answer) {
+      const topic = this.host.names.fromKafkaTopic(kafkaTopic) ?? kafkaTopic;
+      offsets.forEach((offset, partition) => {
+        // -1: the group never committed this partition.
+        if (offset !== undefined && offset >= 0n) out.set(tpKey(topic, partition), Number(offset));
+      });
+    }
+    return out;
+  }
+
+  private callListener(listener: RebalanceListener, assignment: TopicPartition[]): void {
+    try {
+      listener(assignment);
+    } catch (err) {
+      // A throwing listener must not stop this member from following the group's assignment.
+      process.emitWarning(`onRebalance listener of ${this.memberId} threw: ${(err as Error).message}`);
+    }
+  }
+
+  private assertOpen(): void {
+    this.host.assertOpen();
+    if (this.closed) throw new TracklaneError('E_LOG_CLOSED', `consumer ${this.memberId} is closed`);
+  }
+
+  async poll(options?: PollOptions): Promise<LogRecord[]> {
+    this.assertOpen();
+    const maxRecords = options?.maxRecords ?? 500;
+    if (!Number.isInteger(maxRecords) || maxRecords < 1) {
+      throw new TracklaneError('E_BAD_ARGUMENT', 'poll maxRecords must be a positive integer');
+    }
+    const deadline = Date.now() + (options?.timeoutMs ?? 1000);
+    for (;;) {
+      await this.sync();
+      const owned = [...this.owned.values()];
+      const left = deadline - Date.now();
+      if (owned.length === 0) {
+        if (left <= 0 || this.closed) return [];
+        await new Promise((r) => setTimeout(r, Math.min(left, 100)));
+        continue;
+      }
+      const items = owned.map((o) => ({
+        topic: this.host.names.topic(o.topic),
+        label: o.topic,
+        partition: o.partition,
+        offset: o.position,
+      }));
+      const fetched = await fetchPartitions(this.client, items, {
+        maxWaitMs: Math.max(0, Math.min(left, MAX_FETCH_WAIT_MS)),
+        maxBytes: POLL_MAX_BYTES,
+        maxRecordsPerPartition: maxRecords,
+      });
+      const out = await this.take(fetched, maxRecords);
+      if (out.length > 0 || this.closed || Date.now() >= deadline) return out;
+    }
+  }
+
+  /** Applies fetched records to positions (rotating the first partition so none starves). */
+  private async take(
+    fetched: Awaited<ReturnType<typeof fetchPartitions>>,
+    maxRecords: number,
+  ): Promise<LogRecord[]> {
+    const out: LogRecord[] = [];
+    const n = fetched.length;
+    const first = n === 0 ? 0 : this.nextPartition++ % n;
+    for (let i = 0; i < n; i++) {
+      const f = fetched[(first + i) % n]!;
+      const o = this.owned.get(tpKey(f.label, f.partition));
+      // Revoked while the fetch was in flight, or seeked meanwhile: drop what came back.
+      if (!o || o.position !== f.offset) continue;
+      if (f.errorCode === OFFSET_OUT_OF_RANGE) {
+        const range = await this.host.range(f.label, f.partition);
+        o.position = Math.min(Math.max(o.position, range.start), range.end);
+        continue;
+      }
+      for (const r of f.records) {
+        if (out.length >= maxRecords) break;
+        out.push(r);
+        o.position = r.offset + 1;
+      }
+    }
+    return out;
+  }
+
+  async commit(offsets?: TopicPartitionOffset[]): Promise<void> {
+    this.assertOpen();
+    const entries =
+      offsets ??
+      [...this.owned.values()].map((o) => ({ topic: o.topic, partition: o.partition, offset: o.position }));
+    for (const e of entries) {
+      if (!Number.isSafeInteger(e.offset) || e.offset < 0) {
+        throw new TracklaneError(
+          'E_BAD_ARGUMENT',
+          `commit offset must be a non-negative integer, got ${e.offset}`,
+        );
+      }
+    }
+    if (entries.length === 0) return;
+    try {
+      await this.client.commit({
+        offsets: entries.map((e) => ({
+          topic: this.host.names.topic(e.topic),
+          partition: e.partition,
+          offset: BigInt(e.offset),
+          leaderEpoch: -1,
+        })),
+      });
+    } catch (err) {
+      // Typically REBALANCE_IN_PROGRESS / ILLEGAL_GENERATION: the caller retries after the next poll.
+      throw new TracklaneError(
+        'E_NOT_READY',
+        `commit for group ${this.group} failed: ${(err as Error).message}`,
+        {
+          cause: err,
+        },
+      );
+    }
+  }
+
+  seek(target: TopicPartitionOffset): void {
+    this.assertOpen();
+    const o = this.owned.get(tpKey(target.topic, target.partition));
+    if (!o) {
+      throw new TracklaneError(
+        'E_BAD_ARGUMENT',
+        `${this.memberId} does not own ${target.topic}/${target.partition}; seek only owned partitions`,
+      );
+    }
+    if (!Number.isSafeInteger(target.offset) || target.offset < 0) {
+      throw new TracklaneError(
+        'E_BAD_ARGUMENT',
+        `seek offset must be a non-negative integer, got ${target.offset}`,
+      );
+    }
+    o.position = target.offset;
+  }
+
+  onRebalance(listener: RebalanceListener): void {
+    this.listeners.push(listener);
+    // The join's rebalance happened before the caller could register, so replay the current assignment once.
+    queueMicrotask(() => {
+      if (!this.closed) this.callListener(listener, this.assignment());
+    });
+  }
+
+  async close(): Promise<void> {
+    if (this.closed) return;
+    this.closed = true;
+    this.owned.clear();
+    await this.syncing?.catch(() => undefined);
+    try {
+      await this.client.leaveGroup();
+    } finally {
+      await this.client.close();
+      this.host.forget(this);
+    }
+  }
+}
