@@ -1,5 +1,9 @@
 import { Command } from 'commander';
 import { registerDeadLetters } from './commands/dead-letters.ts';
+import { registerErase } from './commands/erase.ts';
+import { registerExport } from './commands/export.ts';
+import { registerQuery } from './commands/query.ts';
+import { registerSql } from './commands/sql.ts';
 import { registerStart } from './commands/start.ts';
 
 export function buildProgram(): Command {
@@ -9,5 +13,9 @@ export function buildProgram(): Command {
     .showHelpAfterError('(run with --help for usage)');
   registerStart(program);
   registerDeadLetters(program);
+  registerQuery(program);
+  registerSql(program);
+  registerExport(program);
+  registerErase(program);
   return program;
 }

@@ -16,9 +16,19 @@ export function registerExportRoute(
     checkApiKey(request);
     const from = parseInstant(request.query.from, 'from');
     const to = parseInstant(request.query.to, 'to');
+    // The total lets the client show progress; the scan that follows reads the same committed data plus
+    // whatever arrives meanwhile, so it is an estimate.
+    const counted = await store.query(
+      'SELECT count(*) FROM events WHERE timestamp >= CAST($1 AS TIMESTAMP) AND timestamp < CAST($2 AS TIMESTAMP)',
+      { params: [utc(from ?? 0), utc(to ?? Date.UTC(9999, 0, 1))] },
+    );
     reply.hijack();
     const out = reply.raw;
-    out.writeHead(200, { 'content-type': 'application/x-ndjson', 'cache-control': 'no-store' });
+    out.writeHead(200, {
+      'content-type': 'application/x-ndjson',
+      'cache-control': 'no-store',
+      'x-total-events': String(counted.rows[0]?.[0] ?? 0),
+    });
     let closed = false;
     out.on('close', () => {
       closed = true;
@@ -54,4 +64,8 @@ function parseInstant(value: string | undefined, field: string): number | undefi
     });
   }
   return ms;
+}
+
+function utc(ms: number): string {
+  return new Date(ms).toISOString().slice(0, -1);
 }
