@@ -84,7 +84,7 @@ export async function replayPipeline(options: ReplayOptions): Promise<ReplayResu
   const batchRecords = options.batchRecords ?? 50_000;
   let done = 0;
   try {
-    const checkpointer = new Checkpointer(state, topic, 'replay');
+    const checkpointer = new Checkpointer(state, topic, 'replay', ranges.length);
     await checkpointer.claim(ranges.map((r) => r.partition));
     for (const table of pipeline.tables) await table.catchUp();
     options.onProgress?.({ done, total });

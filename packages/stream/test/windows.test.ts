@@ -1,6 +1,7 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import { makeTempDir } from '@tracklane/test-utils';
+import Database from 'better-sqlite3';
 import {
   aggregates,
   count,
@@ -72,6 +73,11 @@ describe('event-time windows', () => {
       late.items.map((l) => [(l.value as Ev).id, l.reason]),
       [['f', 'window closed']],
     );
+    // Window 0 closed for good (watermark 3m10s >= 1m + 90s lateness): its stored total is gone.
+    const db = new Database(`${dir.path}/state/g.sqlite`, { readonly: true });
+    const kept = db.prepare("SELECT wkey FROM totals WHERE pipeline = 'counts' ORDER BY closes").all();
+    db.close();
+    assert.deepEqual(kept, [{ wkey: 'u\u000160000' }, { wkey: 'u\u0001180000' }]);
   });
 
   it('merges session windows when a late event bridges two sessions', async () => {

@@ -41,6 +41,8 @@ export class Checkpointer {
     private readonly state: StateDb,
     private readonly topic: string,
     private readonly owner: string,
+    /** Partitions of the topic: totals are only dropped once every partition has a watermark. */
+    private readonly partitionCount: number,
   ) {
     const db = state.db;
     this.db = db;
@@ -69,8 +71,12 @@ export class Checkpointer {
       deleteSession: db.prepare('DELETE FROM sessions WHERE pipeline = ? AND partition = ? AND key = ?'),
       total: db.prepare('SELECT value FROM totals WHERE pipeline = ? AND wkey = ?'),
       setTotal: db.prepare(
-        'INSERT INTO totals (pipeline, wkey, value) VALUES (?, ?, ?) ON CONFLICT (pipeline, wkey) DO UPDATE SET value = excluded.value',
+        'INSERT INTO totals (pipeline, wkey, value, closes) VALUES (?, ?, ?, ?) ON CONFLICT (pipeline, wkey) DO UPDATE SET value = excluded.value',
       ),
+      watermarks: db.prepare(
+        'SELECT count(watermark) AS n, min(watermark) AS low FROM watermarks WHERE pipeline = ?',
+      ),
+      dropClosed: db.prepare('DELETE FROM totals WHERE pipeline = ? AND closes <= ?'),
     };
   }
 
@@ -140,6 +146,7 @@ export class Checkpointer {
         const outputs: CheckpointOutput[] = [];
         for (const [pipeline, list] of byPipeline) {
           const items = this.mergeTotals(pipeline, list);
+          this.dropClosedTotals(pipeline);
           for (const s of list) for (const item of s.emitted) items.push(item);
           outputs.push({ pipeline, items, snapshots: list });
         }
@@ -166,6 +173,18 @@ export class Checkpointer {
     }
   }
 
+  /**
+   * Forgets the totals of windows no partition can add to any more. A partition only accepts an event
+   * into a window while end + allowed lateness > its watermark, and watermarks never go back, so once the
+   * lowest watermark of all partitions has passed that point the total is final. This never changes a
+   * result (unlike a time-based retention would), so restarts stay identical to clean runs.
+   */
+  private dropClosedTotals(pipeline: Pipeline): void {
+    const row = this.stmts.watermarks.get(pipeline.name) as { n: number; low: number | null };
+    if (row.n < this.partitionCount || row.low === null) return;
+    this.stmts.dropClosed.run(pipeline.name, row.low);
+  }
+
   private mergeTotals(pipeline: Pipeline, snapshots: TaskSnapshot[]): unknown[] {
     const stage = pipeline.aggregate;
     if (stage === undefined) return [];
@@ -186,7 +205,8 @@ export class Checkpointer {
     for (const [wkey, delta] of combined) {
       const row = this.stmts.total.get(pipeline.name, wkey) as { value: string } | undefined;
       const total = row === undefined ? delta.acc : agg.merge(agg.fromJSON(JSON.parse(row.value)), delta.acc);
-      this.stmts.setTotal.run(pipeline.name, wkey, JSON.stringify(agg.toJSON(total)));
+      const closes = delta.window === null ? null : delta.window.end + stage.allowedLatenessMs;
+      this.stmts.setTotal.run(pipeline.name, wkey, JSON.stringify(agg.toJSON(total)), closes);
       const value = agg.result(total);
       items.push(
         delta.window === null ? { key: delta.key, value } : { key: delta.key, window: delta.window, value },

@@ -57,7 +57,7 @@ export interface EngineStats {
 export class StreamEngine {
   private readonly topic: string;
   private readonly state: StateDb;
-  private readonly checkpointer: Checkpointer;
+  private checkpointer!: Checkpointer;
   private readonly processor: Processor;
   private readonly logger: Logger;
   private consumer: Consumer | undefined;
@@ -86,7 +86,6 @@ export class StreamEngine {
     const path =
       options.stateDir === ':memory:' ? ':memory:' : join(options.stateDir, `${options.group}.sqlite`);
     this.state = openStateDb(path);
-    this.checkpointer = new Checkpointer(this.state, this.topic, this.memberId);
     this.processor = new Processor({
       log: options.log,
       pipelines: options.pipelines,
@@ -103,6 +102,8 @@ export class StreamEngine {
       if (typeof p.late === 'string') await log.ensureTopic(p.late, { partitions: 1 });
     }
     await openSinks(this.options.pipelines);
+    const { config } = await log.describeTopic(this.topic);
+    this.checkpointer = new Checkpointer(this.state, this.topic, this.memberId, config.partitions);
     const consumer = await log.consumer({
       group: this.options.group,
       topics: [this.topic],

@@ -29,7 +29,8 @@ CREATE INDEX IF NOT EXISTS dedupe_by_time ON dedupe (pipeline, partition, op, ts
 CREATE TABLE IF NOT EXISTS sessions (pipeline TEXT NOT NULL, partition INTEGER NOT NULL, key TEXT NOT NULL,
   value TEXT NOT NULL, PRIMARY KEY (pipeline, partition, key));
 CREATE TABLE IF NOT EXISTS totals (pipeline TEXT NOT NULL, wkey TEXT NOT NULL, value TEXT NOT NULL,
-  PRIMARY KEY (pipeline, wkey));
+  closes REAL, PRIMARY KEY (pipeline, wkey));
+CREATE INDEX IF NOT EXISTS totals_by_close ON totals (pipeline, closes);
 `;
 
 interface Shared {
