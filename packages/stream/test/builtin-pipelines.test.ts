@@ -131,4 +131,22 @@ describe('built-in pipelines', () => {
       assert.deepEqual(await rows(store, `SELECT * FROM ${name}`), before, name);
     }
   });
+
+  it('replays from a point in time: only records appended since then, and says so in its progress', async () => {
+    const ends = await log.offsets('events');
+    const middle = (await log.read('events', 0, Math.floor(ends[0]!.end / 2), { maxRecords: 1 }))[0]!;
+    let last = { done: 0, total: 0 };
+    const result = await replayPipeline({
+      log,
+      store,
+      pipeline: 'event_counts_minute',
+      from: new Date(middle.timestamp),
+      onProgress: (p) => {
+        last = p;
+      },
+    });
+    assert.ok(result.records > 0 && result.records < events.length, `${result.records}`);
+    assert.deepEqual(last, { done: result.records, total: result.records });
+    await assert.rejects(replayPipeline({ log, store, pipeline: 'nope' }), /no pipeline 'nope'/);
+  });
 });

@@ -140,4 +140,49 @@ describe('event-time windows', () => {
     const counts = Object.fromEntries([...out.rows].map(([k, r]) => [Number(k) / MIN, r.value]));
     assert.deepEqual(counts, { '-1': 1, 0: 2, 1: 2, 2: 1 });
   });
+
+  it('appends late events to the late-events topic by default, with why and how late', async () => {
+    await using dir = await makeTempDir();
+    const log = await openLog(`${dir.path}/log`);
+    await log.ensureTopic('in', { partitions: 1 });
+    const pipeline = from(log, 'in', decodeJson<Ev>, { eventTime: (e) => e.t })
+      .keyBy((e) => e.user)
+      .window(tumbling('1m'))
+      .aggregate(count())
+      .to(
+        upsertSink((r) => String(r.window.start)),
+        { name: 'strict' },
+      );
+    await log.append(
+      'in',
+      [
+        { id: 'a', user: 'u', t: 5 * MIN },
+        { id: 'b', user: 'u', t: 2 * MIN },
+      ].map(enc),
+    );
+    const engine = await startEngine({
+      log,
+      pipelines: [pipeline],
+      group: 'g',
+      stateDir: `${dir.path}/state`,
+    });
+    await drain(engine);
+    await engine.stop();
+    const late = await log.read('late-events', 0, 0);
+    await log.close();
+    assert.equal(late.length, 1);
+    assert.equal(JSON.parse(late[0]!.value.toString()).id, 'b');
+    assert.deepEqual(
+      { ...late[0]!.headers },
+      {
+        pipeline: 'strict',
+        reason: 'window closed',
+        'event-time': String(2 * MIN),
+        watermark: String(5 * MIN),
+        'source-topic': 'in',
+        'source-partition': '0',
+        'source-offset': '1',
+      },
+    );
+  });
 });
