@@ -8,9 +8,13 @@ import { NatsLog } from '../src/index.ts';
  * A fresh namespace per test on a shared server: streams and buckets of one test never meet another's,
  * and cleanup deletes exactly them (a server per test would cost seconds on a 3-node cluster).
  */
-export function natsFixture(servers: () => string[], replicas: number): () => Promise<LogFixture> {
+export function natsFixture(
+  servers: () => string[],
+  replicas: number,
+  fixedNamespace?: string,
+): () => Promise<LogFixture> {
   return async () => {
-    const namespace = `t${randomBytes(4).toString('hex')}`;
+    const namespace = fixedNamespace ?? `t${randomBytes(4).toString('hex')}`;
     return {
       open: () =>
         NatsLog.open({
