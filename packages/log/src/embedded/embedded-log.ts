@@ -15,6 +15,7 @@ import type {
   TopicPartitionOffset,
 } from '../log.ts';
 import { partitionForKey } from '../partitioner.ts';
+import { BufferPool } from './buffer-pool.ts';
 import { type ConsumerHost, EmbeddedConsumer } from './consumer.ts';
 import { fsyncDir, validateName, writeFileAtomic } from './fs-util.ts';
 import { GroupCoordinator } from './group-coordinator.ts';
@@ -81,6 +82,7 @@ export class EmbeddedLog implements Log {
   private readonly segmentBytes: number;
   private readonly maxRecordBytes: number;
   private readonly indexIntervalBytes: number;
+  private readonly pool = new BufferPool(16 * 1024 * 1024);
   private closing: Promise<void> | null = null;
   private seq = 0;
   private waiters = new Set<() => void>();
@@ -143,6 +145,7 @@ export class EmbeddedLog implements Log {
       indexIntervalBytes: this.indexIntervalBytes,
       onDurable: this.onDurable,
       onRoll: this.onRoll,
+      pool: this.pool,
     };
   }
 
@@ -266,7 +269,7 @@ export class EmbeddedLog implements Log {
       const p = parts[target]!;
       p.checkWritable();
       const base = p.assignOffset;
-      const durable = p.enqueue(encodeBatch(records, base, now, this.maxRecordBytes));
+      const durable = p.enqueue(encodeBatch(records, base, now, this.maxRecordBytes, this.pool));
       const acks: AppendAck[] = new Array(n);
       for (let i = 0; i < n; i++) acks[i] = { partition: target, offset: base + i };
       await durable;
@@ -299,7 +302,7 @@ export class EmbeddedLog implements Log {
         continue;
       }
       parts[p]!.checkWritable();
-      batches.push(encodeBatch(group, bases[p]!, now, this.maxRecordBytes));
+      batches.push(encodeBatch(group, bases[p]!, now, this.maxRecordBytes, this.pool));
     }
     const durable: Promise<void>[] = [];
     for (let p = 0; p < count; p++) {

@@ -1,6 +1,7 @@
 import { mkdir, readdir } from 'node:fs/promises';
 import { TracklaneError } from '@tracklane/core';
 import type { LogRecord } from '../log.ts';
+import type { BufferPool } from './buffer-pool.ts';
 import type { EncodedBatch, ReadBudget } from './record-batch.ts';
 import { budgetFull } from './record-batch.ts';
 import { parseSegmentFileName, Segment } from './segment.ts';
@@ -12,6 +13,8 @@ export interface PartitionSettings {
   onDurable: () => void;
   /** Called after the partition rolled to a new segment (retention may now delete one). */
   onRoll: () => void;
+  /** Where written batch buffers go back for reuse. */
+  pool: BufferPool;
 }
 
 interface FlushGroup {
@@ -154,6 +157,8 @@ export class Partition {
       try {
         await this.writeDurably(buffers, meta, bytes);
         group.resolve();
+        const pool = this.settings.pool;
+        for (let i = 0; i < buffers.length; i++) pool.give(buffers[i]!);
       } catch (err) {
         // After a failed write or fsync the file's state is unknown (the page cache may have dropped the
         // data), so the partition stops accepting appends; reopening the log recovers from what is on disk.

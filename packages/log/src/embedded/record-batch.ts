@@ -1,6 +1,7 @@
 import { crc32 } from 'node:zlib';
 import { TracklaneError } from '@tracklane/core';
 import type { Headers, LogRecord, RecordInput } from '../log.ts';
+import type { BufferPool } from './buffer-pool.ts';
 
 /*
  * On-disk record batch. One `append` call becomes one batch per partition; a segment file is nothing but
@@ -74,6 +75,7 @@ export function encodeBatch(
   baseOffset: number,
   now: number,
   maxRecordBytes: number,
+  pool?: BufferPool,
 ): EncodedBatch {
   const count = records.length;
   let size = BATCH_HEADER_SIZE;
@@ -91,7 +93,7 @@ export function encodeBatch(
     }
     size += recordSize;
   }
-  const buf = Buffer.allocUnsafe(size);
+  const buf = pool ? pool.take(size) : Buffer.allocUnsafe(size);
   // DataView accessors compile to plain loads/stores; Buffer's write*BE helpers are measurably slower here.
   const view = new DataView(buf.buffer, buf.byteOffset, size);
   let pos = BATCH_HEADER_SIZE;
