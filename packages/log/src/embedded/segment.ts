@@ -272,8 +272,9 @@ export class Segment {
     fromOffset: number,
     budget: ReadBudget,
   ): Promise<void> {
-    const chunk = Math.max(READ_CHUNK, Math.min(budget.bytesLeft, 8 << 20));
-    const reader = new ChunkReader(fh, limit, chunk);
+    // A fixed window rather than one sized to the byte budget: a poll that wants 500 small records must not
+    // read megabytes. Batches larger than the window are read whole.
+    const reader = new ChunkReader(fh, limit, READ_CHUNK);
     let pos = this.positionFor(fromOffset);
     while (pos < limit) {
       let { buf, at } = await reader.get(pos, BATCH_HEADER_SIZE);
