@@ -2,10 +2,16 @@ import assert from 'node:assert/strict';
 import { existsSync } from 'node:fs';
 import { after, before, describe, it } from 'node:test';
 import { demoAssets } from '@tracklane/demo';
-import { freePort, makeTempDir, type TempDir, waitFor } from '@tracklane/test-utils';
+import {
+  freePort,
+  makeTempDir,
+  type TempDir,
+  type TracklaneService,
+  tracklaneService,
+  waitFor,
+} from '@tracklane/test-utils';
 import { type Browser, type BrowserContext, chromium, type Page } from 'playwright-core';
 import { staticSite } from './static-site.ts';
-import { tracklaneProcess } from './tracklane-process.ts';
 
 const CHROMIUM = '/usr/bin/chromium';
 const skip = existsSync(CHROMIUM)
@@ -27,7 +33,7 @@ const json = (v: unknown) => (typeof v === 'string' ? JSON.parse(v) : v);
 
 describe('browser SDK in headless Chromium against a running Tracklane', { skip }, () => {
   let dataDir: TempDir;
-  let tracklane: ReturnType<typeof tracklaneProcess>;
+  let tracklane: TracklaneService;
   let site: Awaited<ReturnType<typeof staticSite>>;
   let browser: Browser;
   const fastOptions = { flushInterval: 300, retry: { minMs: 100, maxMs: 1000 } };
@@ -40,7 +46,7 @@ describe('browser SDK in headless Chromium against a running Tracklane', { skip 
 
   before(async () => {
     dataDir = await makeTempDir();
-    tracklane = tracklaneProcess({
+    tracklane = tracklaneService({
       port: await freePort(),
       dataDir: dataDir.path,
       writeKey: 'wk_e2e',

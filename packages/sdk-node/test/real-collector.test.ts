@@ -1,17 +1,22 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
 import { Tracklane } from '@tracklane/node';
-import { freePort, makeTempDir, type TempDir, waitFor } from '@tracklane/test-utils';
-// Shared with the browser E2E tests; belongs in @tracklane/test-utils once that package offers it.
-import { tracklaneProcess } from '../../sdk-browser/test/tracklane-process.ts';
+import {
+  freePort,
+  makeTempDir,
+  type TempDir,
+  type TracklaneService,
+  tracklaneService,
+  waitFor,
+} from '@tracklane/test-utils';
 
 describe('Tracklane (node) against a real `tracklane start`', () => {
   let dataDir: TempDir;
-  let server: ReturnType<typeof tracklaneProcess>;
+  let server: TracklaneService;
 
   before(async () => {
     dataDir = await makeTempDir();
-    server = tracklaneProcess({
+    server = tracklaneService({
       port: await freePort(),
       dataDir: dataDir.path,
       writeKey: 'wk_node',

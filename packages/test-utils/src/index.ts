@@ -1,4 +1,10 @@
 export { freePort } from './free-port.ts';
 export { makeTempDir, type TempDir } from './temp-dir.ts';
-export { type StartOptions, startTracklaneProcess, type TracklaneProcess } from './tracklane-process.ts';
+export {
+  type StartOptions,
+  startTracklaneProcess,
+  type TracklaneProcess,
+  type TracklaneService,
+  tracklaneService,
+} from './tracklane-process.ts';
 export { waitFor } from './wait-for.ts';

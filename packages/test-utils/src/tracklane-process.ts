@@ -122,3 +122,39 @@ export async function startTracklaneProcess(options: StartOptions): Promise<Trac
     },
   };
 }
+
+export interface TracklaneService {
+  url: string;
+  /** Starts (or restarts, on the same port and data dir) the server. */
+  start(): Promise<void>;
+  /** SIGTERM and wait; a no-op when not running. */
+  stop(): Promise<void>;
+  /** Runs SQL through /api/sql and returns rows as objects keyed by column name. */
+  sql<T = Record<string, unknown>>(sql: string): Promise<T[]>;
+  output(): string;
+}
+
+/** A `tracklane start` that a test can stop and start again, like an operator restarting it mid-session. */
+export function tracklaneService(options: StartOptions & { port: number }): TracklaneService {
+  let current: TracklaneProcess | undefined;
+  let previousOutput = '';
+  return {
+    url: `http://127.0.0.1:${options.port}`,
+    async start() {
+      current = await startTracklaneProcess(options);
+    },
+    async stop() {
+      const running = current;
+      current = undefined;
+      if (running === undefined) return;
+      await running.stop();
+      previousOutput += running.output();
+    },
+    async sql<T>(sql: string): Promise<T[]> {
+      if (current === undefined) throw new Error('tracklane is not running');
+      const { columns, rows } = await current.sql(sql);
+      return rows.map((row) => Object.fromEntries(columns.map((c, i) => [c, row[i]]))) as T[];
+    },
+    output: () => previousOutput + (current?.output() ?? ''),
+  };
+}
