@@ -1,5 +1,6 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
+import type { RecordInput } from '@tracklane/log';
 import { makeTempDir } from '@tracklane/test-utils';
 import { count, decodeJson, from, startEngine, tumbling, type WindowResult } from '../src/index.ts';
 import { drain, openLog, upsertSink } from './helpers.ts';
@@ -61,6 +62,57 @@ describe('failure handling', () => {
     assert.equal(letters[1]!.headers.reason, 'cannot enrich event 99');
     assert.equal(letters[1]!.headers['source-offset'], '6');
     await log.close();
+  });
+
+  it('restarts from its checkpoint when dead-lettering itself fails, still counting each event once', async () => {
+    await using dir = await makeTempDir();
+    const real = await openLog(`${dir.path}/log`);
+    await real.ensureTopic('in', { partitions: 1 });
+    let failAppends = 1;
+    // The log refuses the first dead letter, as a full disk would.
+    const log = new Proxy(real, {
+      get(target, prop, receiver) {
+        if (prop === 'append') {
+          return async (topic: string, records: RecordInput[], options?: { partition?: number }) => {
+            if (topic === 'dead-letter' && failAppends-- > 0) throw new Error('disk full');
+            return target.append(topic, records, options);
+          };
+        }
+        const value = Reflect.get(target, prop, receiver);
+        return typeof value === 'function' ? value.bind(target) : value;
+      },
+    });
+    const values = [
+      ...Array.from({ length: 50 }, (_, i) => JSON.stringify({ id: i, t: 1000 })),
+      '{poison',
+      ...Array.from({ length: 50 }, (_, i) => JSON.stringify({ id: 100 + i, t: 1000 })),
+    ];
+    await real.append(
+      'in',
+      values.map((v) => ({ value: Buffer.from(v) })),
+    );
+    const out = upsertSink<WindowResult<string, number>>((r) => r.key);
+    const engine = await startEngine({
+      log,
+      pipelines: [
+        from(log, 'in', decodeJson<Ev>, { eventTime: (e) => e.t })
+          .keyBy(() => 'all')
+          .window(tumbling('1m'))
+          .aggregate(count())
+          .to(out, { name: 'counting' }),
+      ],
+      group: 'g',
+      stateDir: `${dir.path}/state`,
+      retry: { retries: 0 },
+      maxPollRecords: 10,
+      checkpointIntervalMs: 0,
+    });
+    await drain(engine);
+    await engine.stop();
+    assert.equal(failAppends, -1, 'the failing append was hit, then the retry went through');
+    assert.equal(out.rows.get('all')?.value, 100);
+    assert.equal((await real.read('dead-letter', 0, 0)).length, 1);
+    await real.close();
   });
 
   it('holds consumption back while the sink is slow: bounded batches in flight', async () => {

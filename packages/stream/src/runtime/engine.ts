@@ -176,6 +176,11 @@ export class StreamEngine {
       } catch (err) {
         failures++;
         this.logger.error({ err, group: this.options.group }, 'stream engine loop failed; retrying');
+        // Processing stopped somewhere inside a batch, so in-memory state is ahead of any clean point.
+        // Start over from the last checkpoint, as after a crash: drop the partitions and re-own them.
+        await this.inflight?.catch(() => undefined);
+        for (const p of this.processor.owned) this.processor.removePartition(p);
+        this.assignment = consumer.assignment();
         await sleep(Math.min(5000, 50 * 2 ** failures));
       }
     }

@@ -77,41 +77,45 @@ export class Processor {
     let partition = -1;
     let groups: DecodeGroup[] | undefined;
     let position = 0;
-    for (let r = 0; r < records.length; r++) {
-      const record = records[r]!;
-      if (record.partition !== partition) {
-        if (groups !== undefined) this.positions.set(partition, position);
-        partition = record.partition;
-        groups = this.partitions.get(partition);
-        position = groups === undefined ? 0 : this.positions.get(partition)!;
-      }
-      if (groups === undefined) continue;
-      // A rebalance or seek may hand back records already processed; the position is the truth.
-      if (record.offset < position) continue;
-      for (let g = 0; g < groups.length; g++) {
-        const group = groups[g]!;
-        let value: unknown;
-        try {
-          value = group.decode(record);
-        } catch (err) {
-          value = await this.retryDecode(group, record, err);
-          if (value === FAILED) continue;
+    try {
+      for (let r = 0; r < records.length; r++) {
+        const record = records[r]!;
+        if (record.partition !== partition) {
+          if (groups !== undefined) this.positions.set(partition, position);
+          partition = record.partition;
+          groups = this.partitions.get(partition);
+          position = groups === undefined ? 0 : this.positions.get(partition)!;
         }
-        const tasks = group.tasks;
-        for (let t = 0; t < tasks.length; t++) {
-          const task = tasks[t]!;
+        if (groups === undefined) continue;
+        // A rebalance or seek may hand back records already processed; the position is the truth.
+        if (record.offset < position) continue;
+        for (let g = 0; g < groups.length; g++) {
+          const group = groups[g]!;
+          let value: unknown;
           try {
-            task.process(record, value);
+            value = group.decode(record);
           } catch (err) {
-            await this.recover(task, group.decode, record, err);
+            value = await this.retryDecode(group, record, err);
+            if (value === FAILED) continue;
+          }
+          const tasks = group.tasks;
+          for (let t = 0; t < tasks.length; t++) {
+            const task = tasks[t]!;
+            try {
+              task.process(record, value);
+            } catch (err) {
+              await this.recover(task, group.decode, record, err);
+            }
           }
         }
+        position = record.offset + 1;
+        this.stats.records++;
+        if (every > 0 && this.stats.records % every === 0) this.samples.push(record.timestamp);
       }
-      position = record.offset + 1;
-      this.stats.records++;
-      if (every > 0 && this.stats.records % every === 0) this.samples.push(record.timestamp);
+    } finally {
+      // Kept exact even when dead-lettering fails midway (the engine then restarts from its checkpoint).
+      if (groups !== undefined) this.positions.set(partition, position);
     }
-    if (groups !== undefined) this.positions.set(partition, position);
   }
 
   capture(): { snapshots: TaskSnapshot[]; samples: number[] } {
