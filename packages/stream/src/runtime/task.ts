@@ -68,6 +68,8 @@ export class PipelineTask {
   private readonly seenByOp = new Map<number, Map<string, number>>();
   private newIds: Array<[number, string, number]> = [];
   private deltas = new Map<string, Delta>();
+  /** Fixed-window deltas by key, then window start: no string building per record and window. */
+  private windowDeltas = new Map<string, Map<number, Delta>>();
   private readonly sessions = new Map<string, KeySessions>();
   private dirtySessions = new Set<string>();
   private emitted: unknown[] = [];
@@ -249,16 +251,20 @@ export class PipelineTask {
     starts.length = 0;
     window.assign(ts, starts);
     let accepted = false;
+    let byStart = this.windowDeltas.get(ks);
     for (let i = 0; i < starts.length; i++) {
       const start = starts[i]!;
       const end = start + window.sizeMs;
       if (end + allowedLatenessMs <= this.watermark) continue;
       accepted = true;
-      const wkey = `${ks}\u0001${start}`;
-      let delta = this.deltas.get(wkey);
+      if (byStart === undefined) {
+        byStart = new Map();
+        this.windowDeltas.set(ks, byStart);
+      }
+      let delta = byStart.get(start);
       if (delta === undefined) {
         delta = { key, window: { start, end }, acc: agg.create() };
-        this.deltas.set(wkey, delta);
+        byStart.set(start, delta);
       }
       delta.acc = agg.add(delta.acc, extracted);
     }
@@ -320,6 +326,11 @@ export class PipelineTask {
         seen.delete(id);
       }
     });
+    // The checkpointer stores totals by one string per window; built here once per dirty window.
+    for (const [ks, byStart] of this.windowDeltas) {
+      for (const [start, delta] of byStart) this.deltas.set(`${ks}\u0001${start}`, delta);
+    }
+    this.windowDeltas = new Map();
     const snapshot: TaskSnapshot = {
       pipeline,
       partition: this.partition,
