@@ -1,6 +1,6 @@
 import { type Static, Type } from '@sinclair/typebox';
 import type { Store } from '@tracklane/storage';
-import { IDENTITY_JOIN, PERSON_ID, QueryBuilder } from './query-builder.ts';
+import { IDENTITY_JOIN, PERSON_KEY, QueryBuilder } from './query-builder.ts';
 import { EventName, Filters, PropertyName, TimeRange, validateRequest } from './request-schema.ts';
 
 const StepSchema = Type.Object(
@@ -50,7 +50,7 @@ const DEFAULT_WINDOW_SECONDS = 14 * 86_400;
 /**
  * Each start (a step-1 event, or any step event for `any`) is followed greedily: the earliest next step
  * after the previous one (ASOF joins, one per step). Greedy-earliest is optimal for a fixed start, so a
- * person's best start is the one reaching furthest (earliest among equals).
+ * person's best start is the one reaching furthest (the latest among equals: the tightest timing).
  */
 export function buildFunnel(request: FunnelRequest): { sql: string; params: QueryBuilder['params'] } {
   const q = new QueryBuilder(request.timezone);
@@ -62,6 +62,12 @@ export function buildFunnel(request: FunnelRequest): { sql: string; params: Quer
   );
   const breakdown = request.breakdown === undefined ? 'NULL' : q.property(request.breakdown, '/breakdown');
   const range = q.timeRange(request.from, request.to);
+  // A plain IN list the scan can evaluate cheaply before the per-step expressions.
+  const coarse = order === 'strict' ? 'true' : q.eventIn(request.steps.map((step) => step.event));
+  // Without per-step filters the IN list already is the exact condition.
+  const anyStep = request.steps.some((step) => (step.filters?.length ?? 0) > 0)
+    ? `(${matches.join(' OR ')})`
+    : 'true';
   const global = q.filters(request.filters, '/filters');
   const flags = matches.map((m, k) => `${m} AS m${k}`).join(', ');
   const limit = q.bind(request.breakdownLimit ?? 25);
@@ -79,7 +85,7 @@ export function buildFunnel(request: FunnelRequest): { sql: string; params: Quer
       .join(', ');
     starts = `
       ev AS (
-        SELECT ${PERSON_ID} AS person_id, e.timestamp AS ts, e.message_id, ${breakdown} AS breakdown, ${flags}
+        SELECT ${PERSON_KEY} AS person_id, e.timestamp AS ts, e.message_id, ${breakdown} AS breakdown, ${flags}
         FROM events e ${IDENTITY_JOIN} WHERE ${range} AND ${global}
       ),
       chain AS (
@@ -96,32 +102,44 @@ export function buildFunnel(request: FunnelRequest): { sql: string; params: Quer
       .map((_, k) => `s${k} AS (SELECT person_id, ts, breakdown FROM ev WHERE m${k})`)
       .join(',\n');
     let joins: string;
-    let reached: string;
     if (order === 'ordered') {
+      const sameAsPrevious = (k: number) => request.steps[k]!.event === request.steps[k - 1]!.event;
       joins = request.steps
         .slice(1)
-        .map((step, j) => {
+        .map((_, j) => {
           const k = j + 1;
           // The same event twice in a row must be two distinct occurrences, hence strictly after.
-          const after = step.event === request.steps[j]!.event ? '>' : '>=';
-          return `ASOF LEFT JOIN s${k} ON s${k}.person_id = s0.person_id AND s${k}.ts ${after} ${k === 1 ? 's0.ts' : `s${j}.ts`}`;
+          const after = sameAsPrevious(k) ? '>' : '>=';
+          return `ASOF LEFT JOIN s${k} ON s${k}.person_id = c.person_id AND s${k}.ts ${after} ${k === 1 ? 'c.ts' : `s${j}.ts`}`;
         })
         .join('\n');
-      reached = `SELECT person_id, breakdown, t0, ${times(n)}, ${reachedCase(n, deadline)} AS reached FROM chain`;
+      const none = Array.from({ length: n - 1 }, (_, j) => `NULL::TIMESTAMP AS t${j + 1}`).join(', ');
       starts = `
-      ev AS (
-        SELECT ${PERSON_ID} AS person_id, e.timestamp AS ts, ${breakdown} AS breakdown, ${flags}
-        FROM events e ${IDENTITY_JOIN} WHERE ${range} AND ${global} AND (${matches.join(' OR ')})
+      ev AS MATERIALIZED (
+        SELECT ${PERSON_KEY} AS person_id, e.timestamp AS ts, ${breakdown} AS breakdown, ${flags}
+        FROM events e ${IDENTITY_JOIN}
+        WHERE ${range} AND ${coarse} AND ${global} AND ${anyStep}
       ),
       ${stepTables},
+      -- Only the last step-1 event before some step-2 event can be a best start: an earlier one leads to the
+      -- same chain with less of the window left. At most one start per step-2 event remains.
+      candidates AS (
+        SELECT DISTINCT s0.person_id, s0.ts, s0.breakdown
+        FROM s1 ASOF JOIN s0 ON s0.person_id = s1.person_id AND s0.ts ${sameAsPrevious(1) ? '<' : '<='} s1.ts
+      ),
       chain AS (
-        SELECT s0.person_id, s0.breakdown, s0.ts AS t0, ${request.steps
+        SELECT c.person_id, c.breakdown, c.ts AS t0, ${request.steps
           .slice(1)
           .map((_, j) => `s${j + 1}.ts AS t${j + 1}`)
           .join(', ')}
-        FROM s0 ${joins}
+        FROM candidates c ${joins}
       ),
-      reached AS (${reached})`;
+      reached AS (
+        SELECT person_id, breakdown, t0, ${times(n)}, ${reachedCase(n, deadline)} AS reached FROM chain
+        UNION ALL
+        -- Everyone with a first step reached step 1, whether or not one of their starts is a candidate.
+        SELECT person_id, breakdown, max(ts) AS t0, ${none}, 1 AS reached FROM s0 GROUP BY person_id, breakdown
+      )`;
     } else {
       // Any order: from every step event as an anchor, the first occurrence of each step at or after it.
       joins = matches
@@ -132,8 +150,8 @@ export function buildFunnel(request: FunnelRequest): { sql: string; params: Quer
       );
       starts = `
       ev AS (
-        SELECT ${PERSON_ID} AS person_id, e.timestamp AS ts, ${breakdown} AS breakdown, ${flags}
-        FROM events e ${IDENTITY_JOIN} WHERE ${range} AND ${global} AND (${matches.join(' OR ')})
+        SELECT ${PERSON_KEY} AS person_id, e.timestamp AS ts, ${breakdown} AS breakdown, ${flags}
+        FROM events e ${IDENTITY_JOIN} WHERE ${range} AND ${coarse} AND ${global} AND ${anyStep}
       ),
       ${stepTables},
       anchors AS (SELECT * FROM ev),
@@ -160,7 +178,7 @@ export function buildFunnel(request: FunnelRequest): { sql: string; params: Quer
     WITH ${starts},
     best AS (
       SELECT person_id, breakdown,
-             arg_max([${timesList}], reached * 10000000000000 - epoch_ms(t0)) AS best, max(reached) AS reached
+             arg_max([${timesList}], reached * 10000000000000 + epoch_ms(t0)) AS best, max(reached) AS reached
       FROM reached GROUP BY person_id, breakdown
     )
     SELECT breakdown, ${counts.join(', ')}, ${medians.join(', ')}

@@ -1,6 +1,6 @@
 import { type Static, Type } from '@sinclair/typebox';
 import type { Store } from '@tracklane/storage';
-import { IDENTITY_JOIN, PERSON_ID, QueryBuilder } from './query-builder.ts';
+import { IDENTITY_JOIN, PERSON_KEY, QueryBuilder } from './query-builder.ts';
 import { TimeRange, validateRequest } from './request-schema.ts';
 
 export const PathsRequestSchema = Type.Object(
@@ -29,8 +29,8 @@ export interface PathsResult {
 
 /** Labels of a person's stream: track events by name, pages and screens as `$pageview`/`$screen`. */
 const EVENT_LABEL = `CASE e.type WHEN 'track' THEN e.event WHEN 'page' THEN '$pageview' WHEN 'screen' THEN '$screen' END`;
-/** Pages by path; Segment clients put it in context.page and in properties. */
-const PAGE_LABEL = `CASE WHEN e.type = 'page' THEN coalesce(json_extract_string(e.context, '$.page.path'), json_extract_string(e.properties, '$.path')) END`;
+/** Page views by path (the store extracts `page_path` on insert). */
+const PAGE_LABEL = `CASE WHEN e.type = 'page' THEN e.page_path END`;
 
 export function buildPaths(request: PathsRequest): { sql: string; params: QueryBuilder['params'] } {
   const q = new QueryBuilder(request.timezone);
@@ -45,7 +45,7 @@ export function buildPaths(request: PathsRequest): { sql: string; params: QueryB
   );
   const sql = `
     WITH ev AS (
-      SELECT ${PERSON_ID} AS person_id, e.timestamp AS ts, e.message_id, ${label} AS label
+      SELECT ${PERSON_KEY} AS person_id, e.timestamp AS ts, e.message_id, ${label} AS label
       FROM events e ${IDENTITY_JOIN}
       WHERE ${q.timeRange(request.from, request.to)} AND ${q.filters(request.filters, '/filters')} AND ${label} IS NOT NULL
     ),

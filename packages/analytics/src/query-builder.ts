@@ -27,6 +27,9 @@ const TYPE_EVENTS: Record<string, string> = {
 /** The person an event belongs to: identified user, or the user its anonymous id was stitched to. Needs
  * `identities i` joined by `IDENTITY_JOIN`. */
 export const PERSON_ID = 'coalesce(i.person_id, e.user_id, e.anonymous_id)';
+/** The person as a 64-bit hash, for grouping and joining only (never shown): much cheaper than text, and a
+ * collision among even millions of people is vanishingly unlikely (~n²/2⁶⁵). */
+export const PERSON_KEY = `hash(${PERSON_ID})`;
 export const IDENTITY_JOIN = 'LEFT JOIN identities i ON i.distinct_id = coalesce(e.user_id, e.anonymous_id)';
 
 /**
@@ -80,6 +83,16 @@ export class QueryBuilder {
   eventIs(name: string): string {
     const type = TYPE_EVENTS[name];
     return type === undefined ? `e.event = ${this.bind(name)}` : `e.type = ${this.bind(type)}`;
+  }
+
+  /** Any of several event names (see `eventIs`) as IN lists, which scans evaluate cheaply. */
+  eventIn(names: string[]): string {
+    const tracks = [...new Set(names.filter((n) => TYPE_EVENTS[n] === undefined))];
+    const types = [...new Set(names.map((n) => TYPE_EVENTS[n]).filter((t) => t !== undefined))];
+    const parts: string[] = [];
+    if (tracks.length > 0) parts.push(`e.event IN (${tracks.map((n) => this.bind(n)).join(', ')})`);
+    if (types.length > 0) parts.push(`e.type IN (${types.map((t) => this.bind(t)).join(', ')})`);
+    return `(${parts.join(' OR ')})`;
   }
 
   /** A property's value as text (NULL when missing). */

@@ -1,6 +1,6 @@
 import { type Static, Type } from '@sinclair/typebox';
 import type { Store } from '@tracklane/storage';
-import { IDENTITY_JOIN, PERSON_ID, QueryBuilder } from './query-builder.ts';
+import { IDENTITY_JOIN, PERSON_KEY, QueryBuilder } from './query-builder.ts';
 import { EventName, Filters, TimeRange, validateRequest } from './request-schema.ts';
 
 export const RetentionRequestSchema = Type.Object(
@@ -44,7 +44,7 @@ export function buildRetention(request: RetentionRequest): { sql: string; params
   const lastPeriod = q.bucket(period, `(${q.instant(request.to)} - INTERVAL 1 MICROSECOND)`);
   const sql = `
     WITH ev AS (
-      SELECT ${PERSON_ID} AS person_id, ${q.bucket(period)} AS period, ${isStart} AS is_start, ${isReturn} AS is_return
+      SELECT ${PERSON_KEY} AS person_id, ${q.bucket(period)} AS period, ${isStart} AS is_start, ${isReturn} AS is_return
       FROM events e ${IDENTITY_JOIN}
       WHERE ${q.timeRange(request.from, request.to)} AND ${q.filters(request.filters, '/filters')}
         AND (${isStart} OR ${isReturn})

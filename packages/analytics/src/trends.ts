@@ -1,7 +1,7 @@
 import { type Static, Type } from '@sinclair/typebox';
 import { TracklaneError } from '@tracklane/core';
 import type { Store } from '@tracklane/storage';
-import { IDENTITY_JOIN, type Interval, PERSON_ID, QueryBuilder } from './query-builder.ts';
+import { IDENTITY_JOIN, type Interval, PERSON_KEY, QueryBuilder } from './query-builder.ts';
 import { EventName, Filters, PropertyName, TimeRange, validateRequest } from './request-schema.ts';
 
 export const TrendsRequestSchema = Type.Object(
@@ -70,7 +70,7 @@ export function buildTrends(request: TrendsRequest): { sql: string; params: Quer
   const sql = `
     WITH ev AS (
       SELECT ${bucket} AS bucket, ${breakdown} AS breakdown, ${value} AS value
-             ${needsPerson ? `, ${PERSON_ID} AS person_id` : ''}
+             ${needsPerson ? `, ${PERSON_KEY} AS person_id` : ''}
       FROM events e ${needsPerson ? IDENTITY_JOIN : ''}
       WHERE ${where}
     ),

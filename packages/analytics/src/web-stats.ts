@@ -1,6 +1,6 @@
 import { type Static, Type } from '@sinclair/typebox';
 import type { Store } from '@tracklane/storage';
-import { IDENTITY_JOIN, PERSON_ID, QueryBuilder } from './query-builder.ts';
+import { IDENTITY_JOIN, PERSON_KEY, QueryBuilder } from './query-builder.ts';
 import { TimeRange, validateRequest } from './request-schema.ts';
 
 export const WebStatsRequestSchema = Type.Object(
@@ -45,7 +45,7 @@ export interface WebStatsResult {
 // Every field is optional: missing ones become NULL and are left out of the top lists.
 const UA = `json_extract_string(e.context, '$.userAgent')`;
 const DIMENSIONS = {
-  path: `coalesce(json_extract_string(e.context, '$.page.path'), json_extract_string(e.context, '$.tracklane.page.path'), json_extract_string(e.properties, '$.path'))`,
+  path: 'e.page_path',
   referrer: `coalesce(json_extract_string(e.context, '$.tracklane.page.referrerHost'), nullif(regexp_extract(coalesce(json_extract_string(e.context, '$.page.referrer'), json_extract_string(e.properties, '$.referrer')), '^[a-zA-Z][a-zA-Z0-9+.-]*://([^/:?#]+)', 1), ''), '$direct')`,
   utm_source: `json_extract_string(e.context, '$.campaign.source')`,
   utm_medium: `json_extract_string(e.context, '$.campaign.medium')`,
@@ -57,7 +57,7 @@ const DIMENSIONS = {
 } as const;
 
 /** Crawlers flagged by the collector are not visitors. */
-const NOT_BOT = `json_extract_string(e.context, '$.tracklane.bot') IS DISTINCT FROM 'true'`;
+const NOT_BOT = 'e.is_bot IS NOT TRUE';
 
 /** Session-level dimensions, taken from each session's first event. */
 const SESSION_DIMENSIONS = [
@@ -81,7 +81,7 @@ export function buildWebSessions(request: WebStatsRequest): { sql: string; param
   const sets = SESSION_DIMENSIONS.map((d) => `(${d})`).join(', ');
   const sql = `
     WITH ev AS (
-      SELECT ${PERSON_ID} AS person_id, e.timestamp AS ts, e.message_id, e.type, ${dims}
+      SELECT ${PERSON_KEY} AS person_id, e.timestamp AS ts, e.message_id, e.type, ${dims}
       FROM events e ${IDENTITY_JOIN}
       WHERE ${q.timeRange(request.from, request.to)} AND e.type IN ('page', 'screen', 'track')
         AND ${NOT_BOT} AND ${q.filters(request.filters, '/filters')}
@@ -119,7 +119,7 @@ export function buildWebSessions(request: WebStatsRequest): { sql: string; param
 export function buildTopPages(request: WebStatsRequest): { sql: string; params: QueryBuilder['params'] } {
   const q = new QueryBuilder(request.timezone);
   const sql = `
-    SELECT ${DIMENSIONS.path} AS path, count(*) AS pageviews, count(DISTINCT ${PERSON_ID}) AS visitors
+    SELECT ${DIMENSIONS.path} AS path, count(*) AS pageviews, count(DISTINCT ${PERSON_KEY}) AS visitors
     FROM events e ${IDENTITY_JOIN}
     WHERE ${q.timeRange(request.from, request.to)} AND e.type = 'page' AND ${NOT_BOT}
       AND ${q.filters(request.filters, '/filters')}

@@ -93,7 +93,8 @@ export interface Store {
   /** Creates or upgrades the built-in schema (versioned migrations). */
   migrate(): Promise<void>;
   /**
-   * Inserts raw events; an event whose messageId is already stored, or whose user/anonymous id is
+   * Inserts raw events into `events` (one column per top-level field, JSON bags as JSON, plus `page_path`
+   * and `is_bot` extracted for web analytics); an event whose messageId is already stored, or whose user/anonymous id is
    * tombstoned, is skipped. Links anonymous ids to user ids (identify, alias) for identity stitching.
    * Returns how many were new.
    */

@@ -48,7 +48,7 @@ describe('DuckDbStore specifics', () => {
     const second = await DuckDbStore.open(path);
     try {
       assert.deepEqual((await second.query('SELECT name FROM events')).rows, [['Home']]);
-      assert.deepEqual((await second.query('SELECT max(version) FROM schema_migrations')).rows, [[2]]);
+      assert.deepEqual((await second.query('SELECT max(version) FROM schema_migrations')).rows, [[3]]);
     } finally {
       await second.close();
     }

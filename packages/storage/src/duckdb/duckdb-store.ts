@@ -60,6 +60,15 @@ const UPSERT_CHUNK_ROWS = 200;
 
 const ISO_FORMAT = '%Y-%m-%dT%H:%M:%S.%gZ';
 
+/** The page an event happened on (Segment `context.page`, the collector's parsed URL, a page call's
+ * `properties.path`), kept as a column because analytics reads it constantly. */
+const PAGE_PATH = `coalesce(json_extract_string(s.context, '$.page.path'),
+  json_extract_string(s.context, '$.tracklane.page.path'),
+  CASE WHEN s.type = 'page' THEN json_extract_string(s.properties, '$.path') END)`;
+
+/** Crawlers the collector flagged (`context.tracklane.bot`), excluded from visitor counts. */
+const IS_BOT = `json_extract_string(s.context, '$.tracklane.bot') = 'true'`;
+
 /** Staged events (alias `s`) of no erased person. */
 const NOT_TOMBSTONED = `coalesce(s.user_id, '') NOT IN (SELECT distinct_id FROM tombstones)
   AND coalesce(s.anonymous_id, '') NOT IN (SELECT distinct_id FROM tombstones)
@@ -157,10 +166,10 @@ export class DuckDbStore implements Store {
         return await this.#transaction(async () => {
           await this.#extendTombstones();
           const result = await this.#writer.run(
-            `INSERT INTO events
+            `INSERT INTO events (${[...EVENT_COLUMNS, 'page_path', 'is_bot'].join(', ')})
              SELECT message_id, type, event, name, anonymous_id, user_id, group_id, previous_id,
                     CAST(timestamp AS TIMESTAMP), CAST(sent_at AS TIMESTAMP), CAST(received_at AS TIMESTAMP),
-                    source_id, CAST(properties AS JSON), CAST(traits AS JSON), CAST(context AS JSON)
+                    source_id, CAST(properties AS JSON), CAST(traits AS JSON), CAST(context AS JSON), ${PAGE_PATH}, ${IS_BOT}
              FROM events_staging s
              WHERE ${NOT_TOMBSTONED}
              ON CONFLICT DO NOTHING`,

@@ -61,4 +61,20 @@ export const MIGRATIONS: readonly { version: number; description: string; sql: s
       ) GROUP BY distinct_id;
     `,
   },
+  {
+    version: 3,
+    description: 'page path and bot flag as columns',
+    // Web analytics read these on every page view; parsing the JSON for them on each query costs more than
+    // the rest of the query. Filled on insert (see PAGE_PATH and IS_BOT in duckdb-store.ts).
+    sql: `
+      ALTER TABLE events ADD COLUMN page_path VARCHAR;
+      ALTER TABLE events ADD COLUMN is_bot BOOLEAN;
+      UPDATE events SET is_bot = json_extract_string(context, '$.tracklane.bot') = 'true';
+      UPDATE events SET page_path = coalesce(
+        json_extract_string(context, '$.page.path'),
+        json_extract_string(context, '$.tracklane.page.path'),
+        CASE WHEN type = 'page' THEN json_extract_string(properties, '$.path') END
+      );
+    `,
+  },
 ];
