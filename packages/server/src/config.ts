@@ -13,6 +13,8 @@ export interface TracklaneConfig {
   eventPartitions: number;
   /** Delete raw events older than this (ms), checked hourly. Undefined: keep forever. */
   retentionMs?: number | undefined;
+  /** Write each closed UTC day of raw events as Parquet under this directory. Undefined: off. */
+  exportDir?: string | undefined;
   /** Ingestion tuning (limits, privacy, dedup, CORS, tracking plans); unset fields take the defaults. */
   collector?: Partial<CollectorOptions>;
 }

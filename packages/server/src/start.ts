@@ -12,6 +12,7 @@ import { EmbeddedLog, type Log } from '@tracklane/log';
 import { DuckDbStore, type Store } from '@tracklane/storage';
 import { pino } from 'pino';
 import type { TracklaneConfig } from './config.ts';
+import { scheduleDailyExport } from './daily-export.ts';
 import { type DeadLetterWriter, startDeadLetterWriter } from './dead-letter-writer.ts';
 import { applyRecordedErasures } from './erasure.ts';
 import { registerAnalyticsRoutes } from './http/analytics-routes.ts';
@@ -91,6 +92,10 @@ export async function startTracklane(config: TracklaneConfig): Promise<RunningTr
   registerLiveTailRoute(app, live, checkApiKey);
   const stopRetention =
     config.retentionMs === undefined ? undefined : scheduleRetention(activeStore, config.retentionMs, logger);
+  const stopDailyExport =
+    config.exportDir === undefined
+      ? undefined
+      : scheduleDailyExport(activeStore, resolve(config.exportDir), logger);
 
   try {
     await app.listen({ port: config.port, host: config.host });
@@ -115,6 +120,7 @@ export async function startTracklane(config: TracklaneConfig): Promise<RunningTr
       closing ??= (async () => {
         state = 'stopping';
         stopRetention?.();
+        stopDailyExport?.();
         // Order matters: no new events, then every in-flight append acknowledged, then storage caught up
         // with what it had in hand, then the log and the store flushed and closed.
         await app.close();

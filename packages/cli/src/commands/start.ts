@@ -49,6 +49,12 @@ export function registerStart(program: Command): void {
       )
         .env('TRACKLANE_RETENTION')
         .argParser(parseDuration),
+    )
+    .addOption(
+      new Option(
+        '--export-dir <dir>',
+        'also write each closed UTC day as Parquet here (date=YYYY-MM-DD/)',
+      ).env('TRACKLANE_EXPORT_DIR'),
     );
   addCollectorFlags(command).action(
     async (
@@ -60,6 +66,7 @@ export function registerStart(program: Command): void {
         apiKey?: string;
         logLevel: TracklaneConfig['logLevel'];
         retention?: number;
+        exportDir?: string;
       } & CollectorFlags,
     ) => {
       const running = await startTracklane({
@@ -71,6 +78,7 @@ export function registerStart(program: Command): void {
         apiKey: options.apiKey,
         logLevel: options.logLevel,
         retentionMs: options.retention,
+        exportDir: options.exportDir,
         collector: collectorConfigFrom(options),
       });
       const writeKey = running.keys.sources[0]!.writeKey;
