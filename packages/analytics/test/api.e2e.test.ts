@@ -199,7 +199,13 @@ describe('analytics API over HTTP', () => {
     assert.equal(erased.status, 200, JSON.stringify(erased.body));
     assert.deepEqual(erased.body.ids, ['a-anon', 'alice']);
     assert.equal(erased.body.eventsDeleted, 6);
-    // Late events under either id are refused too.
+    // Late events under either id are refused too, and never shown on the live tail.
+    const controller = new AbortController();
+    const tail = await fetch(`${server.url}/api/live`, {
+      headers: { authorization: `Bearer ${server.apiKey}` },
+      signal: controller.signal,
+    });
+    const reader = tail.body!.getReader();
     await server.send('/v1/batch', {
       batch: [
         { type: 'track', event: 'Late', anonymousId: 'a-anon', messageId: 'late-a' },
@@ -210,6 +216,14 @@ describe('analytics API over HTTP', () => {
       async () =>
         (await server.sql("SELECT count(*) FROM events WHERE message_id = 'marker'")).rows[0]![0] === 1,
     );
+    let seen = '';
+    while (!seen.includes('"marker"')) {
+      const { value, done } = await reader.read();
+      if (done) break;
+      seen += new TextDecoder().decode(value);
+    }
+    controller.abort();
+    assert.ok(!seen.includes('late-a'), 'an erased person appeared on the live tail');
     const leftovers = `SELECT
       (SELECT count(*) FROM events WHERE user_id = 'alice' OR anonymous_id = 'a-anon'),
       (SELECT count(*) FROM identities WHERE person_id = 'alice' OR distinct_id = 'a-anon'),

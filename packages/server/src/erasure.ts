@@ -22,24 +22,26 @@ export async function eraseUser(log: Log, store: Store, userId: string): Promise
   return erasure;
 }
 
-/** Re-applies every recorded erasure to `store` (idempotent); run before the storage writer starts. */
-export async function applyRecordedErasures(log: Log, store: Store): Promise<number> {
+/** Re-applies every recorded erasure to `store` (idempotent); run before the storage writer starts.
+ * Returns every erased id. */
+export async function applyRecordedErasures(log: Log, store: Store): Promise<Set<string>> {
   await log.ensureTopic(ERASURES_TOPIC, { partitions: 1 });
   const known = await store.query('SELECT distinct_id FROM tombstones', { maxRows: 10_000_000 });
   const tombstoned = new Set(known.rows.map((row) => String(row[0])));
-  let applied = 0;
+  const erased = new Set<string>();
   for (const { partition, start, end } of await log.offsets(ERASURES_TOPIC)) {
     for (let offset = start; offset < end; ) {
       const records = await log.read(ERASURES_TOPIC, partition, offset, { maxRecords: 1_000 });
       if (records.length === 0) break;
       for (const record of records) {
         const erasure = JSON.parse(record.value.toString('utf8')) as ErasureRecord;
+        erased.add(erasure.userId);
+        for (const id of erasure.ids) erased.add(id);
         if (erasure.ids.every((id) => tombstoned.has(id)) && tombstoned.has(erasure.userId)) continue;
         await store.eraseUser(erasure.userId, erasure.ids);
-        applied++;
       }
       offset = records[records.length - 1]!.offset + 1;
     }
   }
-  return applied;
+  return erased;
 }

@@ -10,6 +10,8 @@ export type LiveListener = (events: readonly TrackedEvent[]) => void;
  */
 export class LiveEvents {
   readonly #listeners = new Set<LiveListener>();
+  /** Ids of erased people: the store skips their events, so the live tail must too. */
+  readonly #erased = new Set<string>();
   readonly #maxListeners: number;
 
   constructor(maxListeners = 64) {
@@ -29,8 +31,17 @@ export class LiveEvents {
   }
 
   publish(events: readonly TrackedEvent[]): void {
-    if (events.length === 0) return;
-    for (const listener of this.#listeners) listener(events);
+    if (events.length === 0 || this.#listeners.size === 0) return;
+    const visible =
+      this.#erased.size === 0
+        ? events
+        : events.filter((e) => !this.#erased.has(e.userId ?? '') && !this.#erased.has(e.anonymousId ?? ''));
+    if (visible.length === 0) return;
+    for (const listener of this.#listeners) listener(visible);
+  }
+
+  forget(ids: Iterable<string>): void {
+    for (const id of ids) this.#erased.add(id);
   }
 
   get size(): number {

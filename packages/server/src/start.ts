@@ -61,7 +61,7 @@ export async function startTracklane(config: TracklaneConfig): Promise<RunningTr
     });
     store = await DuckDbStore.open(join(dataDir, 'tracklane.duckdb'));
     // Tombstones first, so that events of erased people still in the log are skipped, even by a new store.
-    await applyRecordedErasures(log, store);
+    live.forget(await applyRecordedErasures(log, store));
     writer = await startStorageWriter(log, store, logger, (events) => live.publish(events));
     deadLetterWriter = await startDeadLetterWriter(log, store, logger);
   } catch (err) {
@@ -87,7 +87,7 @@ export async function startTracklane(config: TracklaneConfig): Promise<RunningTr
   const checkApiKey = makeApiKeyCheck(keys.apiKeys);
   registerSqlRoute(app, activeStore, checkApiKey);
   registerAnalyticsRoutes(app, activeStore, checkApiKey);
-  registerUsersRoute(app, log, activeStore, checkApiKey);
+  registerUsersRoute(app, log, activeStore, live, checkApiKey);
   registerExportRoute(app, activeStore, checkApiKey);
   registerLiveTailRoute(app, live, checkApiKey);
   const stopRetention =

@@ -3,12 +3,14 @@ import type { Log } from '@tracklane/log';
 import type { Store } from '@tracklane/storage';
 import type { FastifyInstance, FastifyRequest } from 'fastify';
 import { eraseUser } from '../erasure.ts';
+import type { LiveEvents } from '../live-events.ts';
 
 /** `DELETE /api/users/:id`: erases the person (events, stitched anonymous ids, derived rows) for good. */
 export function registerUsersRoute(
   app: FastifyInstance,
   log: Log,
   store: Store,
+  live: LiveEvents,
   checkApiKey: (request: FastifyRequest) => void,
 ): void {
   app.delete<{ Params: { id: string } }>('/api/users/:id', async (request) => {
@@ -20,6 +22,7 @@ export function registerUsersRoute(
       });
     }
     const erasure = await eraseUser(log, store, id);
+    live.forget(erasure.ids);
     return { erased: id, ...erasure };
   });
 }
