@@ -18,6 +18,7 @@ import { applyRecordedErasures } from './erasure.ts';
 import { registerAnalyticsRoutes } from './http/analytics-routes.ts';
 import { makeApiKeyCheck } from './http/api-auth.ts';
 import { buildApp } from './http/build-app.ts';
+import { registerDemoRoute } from './http/demo-route.ts';
 import { registerExportRoute } from './http/export-route.ts';
 import { registerLiveTailRoute } from './http/live-tail-route.ts';
 import { registerSqlRoute } from './http/sql-route.ts';
@@ -90,6 +91,7 @@ export async function startTracklane(config: TracklaneConfig): Promise<RunningTr
   registerUsersRoute(app, log, activeStore, live, checkApiKey);
   registerExportRoute(app, activeStore, checkApiKey);
   registerLiveTailRoute(app, live, checkApiKey);
+  if (config.demo === true) await registerDemoRoute(app, keys.sources[0]!.writeKey);
   const stopRetention =
     config.retentionMs === undefined ? undefined : scheduleRetention(activeStore, config.retentionMs, logger);
   const stopDailyExport =

@@ -50,6 +50,7 @@ export function registerStart(program: Command): void {
         .env('TRACKLANE_RETENTION')
         .argParser(parseDuration),
     )
+    .addOption(new Option('--demo', 'serve an instrumented demo site at /demo/').env('TRACKLANE_DEMO'))
     .addOption(
       new Option(
         '--export-dir <dir>',
@@ -67,6 +68,7 @@ export function registerStart(program: Command): void {
         logLevel: TracklaneConfig['logLevel'];
         retention?: number;
         exportDir?: string;
+        demo?: boolean;
       } & CollectorFlags,
     ) => {
       const running = await startTracklane({
@@ -78,6 +80,7 @@ export function registerStart(program: Command): void {
         apiKey: options.apiKey,
         logLevel: options.logLevel,
         retentionMs: options.retention,
+        demo: options.demo === true,
         exportDir: options.exportDir,
         collector: collectorConfigFrom(options),
       });
@@ -95,6 +98,9 @@ export function registerStart(program: Command): void {
           'Send an event:',
           `  curl -u '${running.keys.generated.writeKey ? writeKey : '<write key>'}:' ${running.url}/v1/batch -H 'content-type: application/json' \\`,
           `    -d '{"batch":[{"type":"track","event":"Hello","userId":"me"}]}'`,
+          ...(options.demo === true
+            ? [`Demo site: ${running.url}/demo/ (click around, then query the events)`]
+            : []),
           'Ctrl-C to stop.',
           '',
         ].join('\n'),

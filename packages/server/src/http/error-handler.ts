@@ -26,6 +26,13 @@ const STATUS: Record<ErrorCode, number> = {
   E_OVERLOADED: 503,
 };
 
+const CLIENT_ERROR_CODES: Record<number, string> = {
+  403: 'E_FORBIDDEN',
+  404: 'E_NOT_FOUND',
+  405: 'E_METHOD_NOT_ALLOWED',
+  408: 'E_REQUEST_TIMEOUT',
+};
+
 export interface ErrorBody {
   error: { code: string; message: string; fields?: { path: string; message: string }[] };
 }
@@ -69,6 +76,15 @@ export function errorHandler(error: FastifyError, request: FastifyRequest, reply
     reply.code(400).send({
       error: { code: 'E_INVALID_JSON', message: `request body is not valid JSON: ${error.message}` },
     });
+    return;
+  }
+  // Other client errors raised by fastify or its plugins (a static file path that escapes its root, a
+  // wrong method...) keep their status; only real failures become 500s.
+  const status = error.statusCode;
+  if (status !== undefined && status >= 400 && status < 500) {
+    reply
+      .code(status)
+      .send({ error: { code: CLIENT_ERROR_CODES[status] ?? 'E_BAD_REQUEST', message: error.message } });
     return;
   }
   request.log.error({ err: error }, 'unexpected error');
