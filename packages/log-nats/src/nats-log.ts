@@ -18,6 +18,7 @@ import {
 } from '@tracklane/log';
 import { Names, token, untoken, validateName } from './names.ts';
 import { type ConsumerHost, NatsConsumer } from './nats-consumer.ts';
+import { Publisher } from './publisher.ts';
 import { decodeRecord, encodeRecord } from './record-codec.ts';
 import { partitionStreamConfig } from './stream-config.ts';
 import { retryTransient } from './transient.ts';
@@ -83,8 +84,8 @@ function isNotFound(err: unknown): boolean {
  * partition, like Kafka's. Server features used all exist in nats-server 2.9: JetStream file streams, KV
  * (max_age buckets, compare-and-set create/update), Nats-Msg-Id dedup, purge up to a sequence, STREAM.MSG.GET
  * (answered by the stream leader, so a read sees every acknowledged append) and 2.9's named
- * ephemeral consumers used by ordered consumers. Direct get is deliberately not used: replicas answering it
- * may lag the leader, breaking read-your-writes.
+ * ephemeral consumers used by ordered consumers. Direct get is deliberately not used, for streams or KV buckets:
+ * replicas answering it may lag the leader, breaking read-your-writes.
  */
 export class NatsLog implements Log {
   private readonly topics = new Map<string, TopicState>();
@@ -94,6 +95,7 @@ export class NatsLog implements Log {
   private retentionTimer: NodeJS.Timeout | null = null;
   private retentionRun: Promise<void> | null = null;
   private closing: Promise<void> | null = null;
+  private readonly publisher: Publisher;
 
   private constructor(
     private readonly nc: NatsConnection,
@@ -104,6 +106,7 @@ export class NatsLog implements Log {
     private readonly buckets: { topics: KV; offsets: KV; members: KV; owners: KV },
     sessionTimeoutMs: number,
   ) {
+    this.publisher = new Publisher(nc);
     this.host = {
       js,
       names,
@@ -140,7 +143,9 @@ export class NatsLog implements Log {
       const js = jetstream(nc);
       const jsm = await jetstreamManager(nc);
       const kvm = new Kvm(js);
-      const bucket = { history: 1, replicas, storage: 'file' as const };
+      // allow_direct off: direct gets may be answered by a replica that has not applied the latest write,
+      // and a committed offset or a topic just created must be visible to the next read.
+      const bucket = { history: 1, replicas, storage: 'file' as const, allow_direct: false };
       const [topics, offsets, members, owners] = await Promise.all([
         retryTransient(() => kvm.create(names.topicsBucket, bucket)),
         retryTransient(() => kvm.create(names.offsetsBucket, bucket)),
@@ -315,7 +320,7 @@ export class NatsLog implements Log {
     const maxPayload = this.nc.info?.max_payload ?? 1 << 20;
     const now = Date.now();
     const partitions = new Int32Array(n);
-    const pending = new Array<Promise<{ seq: number }>>(n);
+    const pending = new Array<Promise<number>>(n);
     // Every publish of the call is written to the connection before the first await, in input order, so a
     // call's records for one partition are stored in order and contiguously; acks are awaited together.
     for (let i = 0; i < n; i++) {
@@ -341,11 +346,11 @@ export class NatsLog implements Log {
         await Promise.allSettled(pending.slice(0, i));
         throw err;
       }
-      pending[i] = this.js.publish(t.subjects[p]!, payload, messageId ? { msgID: messageId } : undefined);
+      pending[i] = this.publisher.publish(t.subjects[p]!, payload, messageId);
     }
-    const acks = await Promise.all(pending);
+    const seqs = await Promise.all(pending);
     const out: AppendAck[] = new Array(n);
-    for (let i = 0; i < n; i++) out[i] = { partition: partitions[i]!, offset: acks[i]!.seq - 1 };
+    for (let i = 0; i < n; i++) out[i] = { partition: partitions[i]!, offset: seqs[i]! - 1 };
     return out;
   }
 
@@ -537,6 +542,8 @@ export class NatsLog implements Log {
         if (this.retentionTimer) clearInterval(this.retentionTimer);
         await this.retentionRun?.catch(() => undefined);
         await Promise.all([...this.consumers].map((c) => c.close().catch(() => undefined)));
+        await this.publisher.settled();
+        this.publisher.close();
         await this.nc.drain().catch(() => this.nc.close());
       })();
     }
