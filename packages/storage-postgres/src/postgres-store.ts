@@ -57,7 +57,7 @@ const EVENT_COLUMNS =
 /** Same extraction as DuckDB's PAGE_PATH / IS_BOT: analytics reads them on every page view. */
 const PAGE_PATH = `coalesce(s.context #>> '{page,path}', s.context #>> '{tracklane,page,path}',
   CASE WHEN s.type = 'page' THEN s.properties ->> 'path' END)`;
-const IS_BOT = `coalesce((s.context #>> '{tracklane,bot}') = 'true', false)`;
+const IS_BOT = `(s.context #>> '{tracklane,bot}') = 'true'`;
 
 const NOT_TOMBSTONED = `coalesce(s.user_id, '') NOT IN (SELECT distinct_id FROM tombstones)
   AND coalesce(s.anonymous_id, '') NOT IN (SELECT distinct_id FROM tombstones)

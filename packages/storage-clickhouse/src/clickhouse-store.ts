@@ -1,0 +1,702 @@
+import { type ClickHouseClient, type ClickHouseSettings, createClient } from '@clickhouse/client';
+import { type TrackedEvent, TracklaneError } from '@tracklane/core';
+import {
+  type ColumnType,
+  type DeadLetter,
+  type Erasure,
+  type EventRange,
+  type QueryOptions,
+  type QueryResult,
+  quoteIdentifier,
+  type Row,
+  type Store,
+  type StoredEventRow,
+  type TableDefinition,
+} from '@tracklane/storage';
+import { COMPAT_FUNCTIONS, MIGRATIONS } from './migrations.ts';
+import { type Converter, converterFor } from './result-values.ts';
+import { prepareReadOnlyQuery } from './sql-text.ts';
+
+export interface ClickHouseStoreOptions {
+  /** The store's own client (writes, DDL); or `url` to have one created. The store closes it. */
+  client?: ClickHouseClient;
+  /** e.g. `http://user:password@127.0.0.1:8123/tracklane`. */
+  url?: string;
+  /**
+   * Optional client for `query`, e.g. logged in as a user whose profile is `readonly=1` with constraints.
+   * Without it, `query` uses `client` with per-query `readonly=1`, which no statement can lift.
+   */
+  queryClient?: ClickHouseClient;
+  /** Default time limit for `query`. */
+  queryTimeoutMs?: number;
+  /** Default row limit for `query`. */
+  maxRows?: number;
+}
+
+/** The oldest release with everything used here: DateTime64, JSON_VALUE, SQL UDFs, the `final` setting. */
+export const MIN_CLICKHOUSE_VERSION = [23, 3] as const;
+
+const SQL_TYPES: Record<ColumnType, string> = {
+  string: 'String',
+  int: 'Int64',
+  float: 'Float64',
+  bool: 'Bool',
+  timestamp: "DateTime64(3, 'UTC')",
+  json: 'String',
+};
+
+const BUILTIN_TABLES = ['events', 'identities', 'tombstones', 'dead_letters', 'schema_migrations'];
+
+/** Mutations (erasure, retention) return only once applied, so the next read sees them. */
+const SYNC_MUTATION: ClickHouseSettings = { mutations_sync: '2' };
+
+interface EventRow {
+  message_id: string;
+  type: string;
+  event: string | null;
+  name: string | null;
+  anonymous_id: string | null;
+  user_id: string | null;
+  group_id: string | null;
+  previous_id: string | null;
+  timestamp: string;
+  sent_at: string | null;
+  received_at: string;
+  source_id: string;
+  properties: string | null;
+  traits: string | null;
+  context: string | null;
+  page_path: string | null;
+  is_bot: boolean | null;
+}
+
+/**
+ * The Store on ClickHouse. Writes of one process are serialized (the check-then-insert dedup of
+ * insertEvents needs that); several processes may write at once, ReplacingMergeTree and FINAL reads make
+ * their races converge to the same rows.
+ */
+export class ClickHouseStore implements Store {
+  readonly #client: ClickHouseClient;
+  readonly #queryClient: ClickHouseClient | undefined;
+  readonly #options: { queryTimeoutMs: number; maxRows: number };
+  readonly #tables = new Map<string, TableDefinition>();
+  #writeChain: Promise<unknown> = Promise.resolve();
+  #closed = false;
+
+  private constructor(client: ClickHouseClient, options: ClickHouseStoreOptions) {
+    this.#client = client;
+    this.#queryClient = options.queryClient;
+    this.#options = { queryTimeoutMs: options.queryTimeoutMs ?? 10_000, maxRows: options.maxRows ?? 10_000 };
+  }
+
+  /** Connects, checks the server version and migrates. */
+  static async open(options: ClickHouseStoreOptions): Promise<ClickHouseStore> {
+    const client = options.client ?? createClient({ url: options.url ?? 'http://127.0.0.1:8123' });
+    const store = new ClickHouseStore(client, options);
+    try {
+      await store.#checkVersion();
+      await store.migrate();
+    } catch (err) {
+      await store.close();
+      throw err;
+    }
+    return store;
+  }
+
+  migrate(): Promise<void> {
+    return this.#serialize(async () => {
+      await this.#command(
+        `CREATE TABLE IF NOT EXISTS schema_migrations (version UInt32, description String, applied_at DateTime)
+         ENGINE = ReplacingMergeTree ORDER BY version`,
+      );
+      const done = new Set(
+        (await this.#select<{ version: number }>('SELECT version FROM schema_migrations FINAL')).map((r) =>
+          Number(r.version),
+        ),
+      );
+      for (const migration of MIGRATIONS) {
+        if (done.has(migration.version)) continue;
+        for (const statement of migration.statements) await this.#command(statement);
+        await this.#client.insert({
+          table: 'schema_migrations',
+          values: [
+            { version: migration.version, description: migration.description, applied_at: nowSeconds() },
+          ],
+          format: 'JSONEachRow',
+        });
+      }
+      for (const statement of COMPAT_FUNCTIONS) {
+        // Another store on the same server may have created it between IF NOT EXISTS and here.
+        await this.#command(statement).catch((err: unknown) => {
+          if (!/already exists/i.test(String(err))) throw err;
+        });
+      }
+    });
+  }
+
+  insertEvents(events: TrackedEvent[]): Promise<number> {
+    if (events.length === 0) return Promise.resolve(0);
+    return this.#serialize(async () => {
+      const batch = new Map<string, EventRow>();
+      for (const e of events) if (!batch.has(e.messageId)) batch.set(e.messageId, toEventRow(e));
+      const staged = [...batch.values()];
+      const tombstoned = await this.#extendTombstones(staged);
+      const isErased = (r: EventRow) =>
+        tombstoned.has(r.user_id ?? '') ||
+        tombstoned.has(r.anonymous_id ?? '') ||
+        tombstoned.has(r.previous_id ?? '');
+      const existing = new Set(
+        (
+          await this.#select<{ message_id: string }>(
+            'SELECT message_id FROM events WHERE message_id IN {ids:Array(String)}',
+            { ids: staged.map((r) => r.message_id) },
+          )
+        ).map((r) => r.message_id),
+      );
+      const fresh = staged.filter((r) => !existing.has(r.message_id) && !isErased(r));
+      if (fresh.length > 0)
+        await this.#client.insert({ table: 'events', values: fresh, format: 'JSONEachRow' });
+      await this.#linkIdentities(staged.filter((r) => !isErased(r)));
+      return fresh.length;
+    });
+  }
+
+  insertDeadLetters(letters: DeadLetter[]): Promise<void> {
+    if (letters.length === 0) return Promise.resolve();
+    return this.#serialize(async () => {
+      const byId = new Map(letters.map((l) => [l.id, l]));
+      const existing = new Set(
+        (
+          await this.#select<{ id: string }>('SELECT id FROM dead_letters WHERE id IN {ids:Array(String)}', {
+            ids: [...byId.keys()],
+          })
+        ).map((r) => r.id),
+      );
+      const rows = [...byId.values()]
+        .filter((l) => !existing.has(l.id))
+        .map((l) => ({
+          id: l.id,
+          stage: l.stage,
+          reason: l.reason,
+          payload: l.payload,
+          source_id: l.sourceId ?? null,
+          message_id: l.messageId ?? null,
+          failed_at: toChTime(l.failedAt),
+        }));
+      if (rows.length > 0)
+        await this.#client.insert({ table: 'dead_letters', values: rows, format: 'JSONEachRow' });
+    });
+  }
+
+  defineTable(table: TableDefinition): Promise<void> {
+    // Key columns cannot be Nullable in a sorting key. The hidden version column makes the latest upsert of
+    // a key the one ReplacingMergeTree keeps, across processes too (server time, not ours).
+    const columns = table.columns
+      .map((c) => {
+        const type = SQL_TYPES[c.type];
+        const nullable = c.nullable !== false && !table.primaryKey.includes(c.name);
+        return `${quoteIdentifier(c.name)} ${nullable ? `Nullable(${type})` : type}`;
+      })
+      .join(', ');
+    const key = table.primaryKey.map(quoteIdentifier).join(', ');
+    const ddl = `CREATE TABLE IF NOT EXISTS ${quoteIdentifier(table.name)} (${columns},
+      _version UInt64 MATERIALIZED toUnixTimestamp64Nano(now64(9)))
+      ENGINE = ReplacingMergeTree(_version) ORDER BY (${key})`;
+    return this.#serialize(async () => {
+      await this.#command(ddl);
+      this.#tables.set(table.name, table);
+    });
+  }
+
+  upsert(table: string, rows: Row[]): Promise<void> {
+    const definition = this.#tables.get(table);
+    if (definition === undefined) {
+      return Promise.reject(
+        new TracklaneError('E_BAD_ARGUMENT', `table '${table}' is not defined: call defineTable first`),
+      );
+    }
+    if (rows.length === 0) return Promise.resolve();
+    // One insert gets one version for all its rows: a key twice in one call must be settled here, last wins.
+    const byKey = new Map<string, Record<string, unknown>>();
+    for (const row of rows) {
+      const converted: Record<string, unknown> = {};
+      for (const column of definition.columns)
+        converted[column.name] = toChValue(row[column.name], column.type);
+      byKey.set(JSON.stringify(definition.primaryKey.map((k) => converted[k])), converted);
+    }
+    return this.#serialize(async () => {
+      quoteIdentifier(table);
+      await this.#client.insert({ table, values: [...byKey.values()], format: 'JSONEachRow' });
+    });
+  }
+
+  swapTable(source: string, target: string): Promise<void> {
+    return this.#serialize(async () => {
+      const exists = await this.#select<{ n: number }>(
+        'SELECT count() AS n FROM system.tables WHERE database = currentDatabase() AND name = {t:String}',
+        { t: target },
+      );
+      if (Number(exists[0]?.n ?? 0) > 0) {
+        // EXCHANGE is atomic: readers see the old table or the new one, never neither.
+        await this.#command(`EXCHANGE TABLES ${quoteIdentifier(source)} AND ${quoteIdentifier(target)}`);
+        await this.#command(`DROP TABLE ${quoteIdentifier(source)} SYNC`);
+      } else {
+        await this.#command(`RENAME TABLE ${quoteIdentifier(source)} TO ${quoteIdentifier(target)}`);
+      }
+      const definition = this.#tables.get(source);
+      if (definition !== undefined) {
+        this.#tables.delete(source);
+        this.#tables.set(target, { ...definition, name: target });
+      }
+    });
+  }
+
+  dropTable(table: string): Promise<void> {
+    return this.#serialize(async () => {
+      await this.#command(`DROP TABLE IF EXISTS ${quoteIdentifier(table)} SYNC`);
+      this.#tables.delete(table);
+    });
+  }
+
+  eraseUser(userId: string, knownIds: string[] = []): Promise<Erasure> {
+    return this.#serialize(async () => {
+      const found = await this.#select<{ id: string }>(
+        `SELECT distinct_id AS id FROM identities FINAL WHERE person_id = {u:String}
+         UNION DISTINCT SELECT assumeNotNull(anonymous_id) FROM events WHERE user_id = {u:String} AND anonymous_id IS NOT NULL
+         UNION DISTINCT SELECT assumeNotNull(previous_id) FROM events WHERE user_id = {u:String} AND previous_id IS NOT NULL
+         UNION DISTINCT SELECT distinct_id FROM tombstones FINAL WHERE erased_for = {u:String}`,
+        { u: userId },
+      );
+      const ids = new Set<string>([userId, ...knownIds]);
+      for (const row of found) ids.add(row.id);
+      const list = [...ids].sort();
+      // Tombstones first: from here on insertEvents keeps this person's events out, so nothing slips in
+      // between the deletes below.
+      await this.#client.insert({
+        table: 'tombstones',
+        values: list.map((id) => ({ distinct_id: id, erased_for: userId, erased_at: toChTime(Date.now()) })),
+        format: 'JSONEachRow',
+      });
+      const params = { ids: list, quoted: list.map((id) => `"${id}"`) };
+      const personEvents =
+        'user_id IN {ids:Array(String)} OR anonymous_id IN {ids:Array(String)} OR previous_id IN {ids:Array(String)}';
+      const messageIds = (
+        await this.#select<{ message_id: string }>(
+          `SELECT message_id FROM events WHERE ${personEvents}`,
+          params,
+        )
+      ).map((r) => r.message_id);
+      let derived = await this.#deleteWhere(
+        'dead_letters',
+        `message_id IN {messages:Array(String)} OR arrayExists(q -> position(payload, q) > 0, {quoted:Array(String)})`,
+        { ...params, messages: messageIds },
+      );
+      const eventsDeleted = await this.#deleteWhere('events', personEvents, params);
+      derived += await this.#deleteWhere(
+        'identities',
+        'distinct_id IN {ids:Array(String)} OR person_id IN {ids:Array(String)}',
+        params,
+      );
+      // Projections are found by their person columns, including tables another process defined.
+      const columns = await this.#select<{ table: string; name: string }>(
+        `SELECT c.table AS table, c.name AS name FROM system.columns c
+         JOIN system.tables t ON t.database = c.database AND t.name = c.table
+         WHERE c.database = currentDatabase() AND t.engine LIKE '%MergeTree'
+           AND c.name IN ('user_id', 'anonymous_id', 'person_id', 'distinct_id')
+           AND c.table NOT IN {builtin:Array(String)}`,
+        { builtin: BUILTIN_TABLES },
+      );
+      for (const { table, name } of columns) {
+        derived += await this.#deleteWhere(table, `${quoteIdentifier(name)} IN {ids:Array(String)}`, params);
+      }
+      return { ids: list, eventsDeleted, derivedRowsDeleted: derived };
+    });
+  }
+
+  deleteEventsBefore(cutoff: number): Promise<number> {
+    return this.#serialize(async () => {
+      const at = toChTime(cutoff);
+      const [{ n }] = (await this.#select<{ n: number }>(
+        `SELECT count() AS n FROM events FINAL WHERE timestamp < {at:DateTime64(3, 'UTC')}`,
+        { at },
+      )) as [{ n: number }];
+      // Whole months before the cutoff go as partitions: no mutation rewriting parts.
+      const partitions = await this.#select<{ id: string }>(
+        `SELECT DISTINCT partition_id AS id FROM system.parts
+         WHERE database = currentDatabase() AND table = 'events' AND active`,
+      );
+      for (const { id } of partitions) {
+        const year = Number(id.slice(0, 4));
+        const month = Number(id.slice(4, 6));
+        if (!Number.isInteger(year) || !Number.isInteger(month) || id.length !== 6) continue;
+        if (Date.UTC(year, month, 1) <= cutoff) {
+          await this.#command(`ALTER TABLE events DROP PARTITION ID '${id}'`);
+        }
+      }
+      await this.#command(
+        `ALTER TABLE events DELETE WHERE timestamp < {at:DateTime64(3, 'UTC')}`,
+        { at },
+        SYNC_MUTATION,
+      );
+      return Number(n);
+    });
+  }
+
+  async *scanEvents(range: EventRange, batchRows = 10_000): AsyncIterable<StoredEventRow[]> {
+    this.#assertOpen();
+    // One SELECT reads one set of parts from start to end: a consistent snapshot, however slow the consumer.
+    const result = await this.#client.query({
+      query: `SELECT message_id, type, event, name, anonymous_id, user_id, group_id, previous_id,
+                     toUnixTimestamp64Milli(timestamp) AS ts, toUnixTimestamp64Milli(sent_at) AS sent,
+                     toUnixTimestamp64Milli(received_at) AS received, source_id, properties, traits, context
+              FROM events FINAL
+              WHERE timestamp >= {from:DateTime64(3, 'UTC')} AND timestamp < {to:DateTime64(3, 'UTC')}
+              ORDER BY timestamp, message_id`,
+      query_params: { from: toChTime(range.from ?? 0), to: toChTime(range.to ?? Date.UTC(9999, 0, 1)) },
+      format: 'JSONEachRow',
+      clickhouse_settings: { output_format_json_quote_64bit_integers: 0 },
+    });
+    let batch: StoredEventRow[] = [];
+    for await (const rows of result.stream<Record<string, unknown>>()) {
+      for (const row of rows) {
+        const r = row.json<Record<string, unknown>>();
+        batch.push({
+          message_id: String(r.message_id),
+          type: String(r.type),
+          event: (r.event as string | null) ?? null,
+          name: (r.name as string | null) ?? null,
+          anonymous_id: (r.anonymous_id as string | null) ?? null,
+          user_id: (r.user_id as string | null) ?? null,
+          group_id: (r.group_id as string | null) ?? null,
+          previous_id: (r.previous_id as string | null) ?? null,
+          timestamp: new Date(Number(r.ts)).toISOString(),
+          sent_at: r.sent === null ? null : new Date(Number(r.sent)).toISOString(),
+          received_at: new Date(Number(r.received)).toISOString(),
+          source_id: String(r.source_id),
+          properties: (r.properties as string | null) ?? null,
+          traits: (r.traits as string | null) ?? null,
+          context: (r.context as string | null) ?? null,
+        });
+        if (batch.length >= batchRows) {
+          yield batch;
+          batch = [];
+        }
+      }
+    }
+    if (batch.length > 0) yield batch;
+  }
+
+  async query(sql: string, options: QueryOptions = {}): Promise<QueryResult> {
+    this.#assertOpen();
+    const prepared = prepareReadOnlyQuery(sql, options.params);
+    const maxRows = options.maxRows ?? this.#options.maxRows;
+    const timeoutMs = Math.max(1, options.timeoutMs ?? this.#options.queryTimeoutMs);
+    // A backstop for a server that does not stop on its own (or a lost connection).
+    const abort = new AbortController();
+    const timer = setTimeout(() => abort.abort(), timeoutMs + 5_000);
+    try {
+      const result = await (this.#queryClient ?? this.#client).query({
+        query: prepared.sql,
+        query_params: prepared.params,
+        format: 'JSONCompactEachRowWithNamesAndTypes',
+        abort_signal: abort.signal,
+        // readonly last: settings are applied in order, and nothing can be changed after it.
+        clickhouse_settings: {
+          // Projections and racing writes leave rows that only FINAL collapses; exact answers need it.
+          final: 1,
+          max_execution_time: timeoutMs / 1000,
+          timeout_overflow_mode: 'throw',
+          max_result_rows: String(maxRows + 1),
+          result_overflow_mode: 'break',
+          date_time_output_format: 'iso',
+          // Quoted so JSON.parse keeps all 64 bits; result-values.ts unquotes the safe ones.
+          output_format_json_quote_64bit_integers: 1,
+          readonly: '1',
+        } as ClickHouseSettings,
+      });
+      let names: string[] | undefined;
+      let converters: Converter[] = [];
+      const rows: unknown[][] = [];
+      let truncated = false;
+      read: for await (const chunk of result.stream<unknown[]>()) {
+        for (const row of chunk) {
+          const values = row.json<unknown[]>();
+          if (names === undefined) {
+            names = values.map(String);
+          } else if (converters.length === 0 && names.length > 0) {
+            converters = values.map((t) => converterFor(String(t)));
+          } else if (rows.length >= maxRows) {
+            truncated = true;
+            break read;
+          } else {
+            rows.push(values.map((v, i) => (converters[i] === undefined ? v : converters[i]!(v))));
+          }
+        }
+      }
+      return { columns: names ?? [], rows, truncated };
+    } catch (err) {
+      throw toQueryError(err, timeoutMs, abort.signal.aborted);
+    } finally {
+      clearTimeout(timer);
+    }
+  }
+
+  async close(): Promise<void> {
+    if (this.#closed) return;
+    await this.#writeChain;
+    this.#closed = true;
+    await this.#client.close();
+    await this.#queryClient?.close();
+  }
+
+  async #checkVersion(): Promise<void> {
+    const [row] = await this.#select<{ v: string }>('SELECT version() AS v');
+    const [major = 0, minor = 0] = String(row?.v ?? '0')
+      .split('.')
+      .map(Number);
+    const [minMajor, minMinor] = MIN_CLICKHOUSE_VERSION;
+    if (major < minMajor || (major === minMajor && minor < minMinor)) {
+      throw new TracklaneError(
+        'E_CONFIG',
+        `ClickHouse ${row?.v} is too old for the Tracklane store: it needs ${minMajor}.${minMinor} or later (DateTime64, JSON_VALUE, SQL functions, the final setting)`,
+      );
+    }
+  }
+
+  /** A tombstoned person's events that still arrive reveal anonymous ids the erasure could not know:
+   * tombstone those too and remove what was stored under them. Returns every tombstoned id of the batch. */
+  async #extendTombstones(staged: EventRow[]): Promise<Map<string, string>> {
+    const ids = new Set<string>();
+    for (const r of staged) for (const id of [r.user_id, r.anonymous_id, r.previous_id]) if (id) ids.add(id);
+    const tombstoned = new Map(
+      (
+        await this.#select<{ distinct_id: string; erased_for: string }>(
+          'SELECT distinct_id, erased_for FROM tombstones FINAL WHERE distinct_id IN {ids:Array(String)}',
+          { ids: [...ids] },
+        )
+      ).map((r) => [r.distinct_id, r.erased_for]),
+    );
+    const revealed = new Map<string, string>();
+    for (const r of staged) {
+      const erasedFor = r.user_id === null ? undefined : tombstoned.get(r.user_id);
+      if (erasedFor === undefined) continue;
+      for (const id of [r.anonymous_id, r.previous_id]) {
+        if (id !== null && !tombstoned.has(id)) revealed.set(id, erasedFor);
+      }
+    }
+    if (revealed.size === 0) return tombstoned;
+    await this.#client.insert({
+      table: 'tombstones',
+      values: [...revealed].map(([id, erasedFor]) => ({
+        distinct_id: id,
+        erased_for: erasedFor,
+        erased_at: toChTime(Date.now()),
+      })),
+      format: 'JSONEachRow',
+    });
+    const params = { ids: [...revealed.keys()] };
+    await this.#deleteWhere(
+      'events',
+      'anonymous_id IN {ids:Array(String)} OR user_id IN {ids:Array(String)}',
+      params,
+    );
+    await this.#deleteWhere('identities', 'distinct_id IN {ids:Array(String)}', params);
+    for (const [id, erasedFor] of revealed) tombstoned.set(id, erasedFor);
+    return tombstoned;
+  }
+
+  async #linkIdentities(staged: EventRow[]): Promise<void> {
+    const links = new Map<string, { distinct_id: string; person_id: string; linked_at: string }>();
+    for (const r of staged) {
+      const candidates = r.type === 'alias' ? [r.anonymous_id, r.previous_id] : [r.anonymous_id];
+      for (const id of candidates) {
+        if (id === null || r.user_id === null || id === r.user_id) continue;
+        const known = links.get(id);
+        if (known === undefined || r.timestamp < known.linked_at) {
+          links.set(id, { distinct_id: id, person_id: r.user_id, linked_at: r.timestamp });
+        }
+      }
+    }
+    if (links.size === 0) return;
+    const existing = new Set(
+      (
+        await this.#select<{ distinct_id: string }>(
+          'SELECT distinct_id FROM identities WHERE distinct_id IN {ids:Array(String)}',
+          { ids: [...links.keys()] },
+        )
+      ).map((r) => r.distinct_id),
+    );
+    const fresh = [...links.values()].filter((l) => !existing.has(l.distinct_id));
+    if (fresh.length > 0)
+      await this.#client.insert({ table: 'identities', values: fresh, format: 'JSONEachRow' });
+  }
+
+  /** Deletes matching rows (a synchronous mutation) and returns how many there were. */
+  async #deleteWhere(table: string, condition: string, params: Record<string, unknown>): Promise<number> {
+    const name = quoteIdentifier(table);
+    const [row] = await this.#select<{ n: number }>(
+      `SELECT count() AS n FROM ${name} FINAL WHERE ${condition}`,
+      params,
+    );
+    const n = Number(row?.n ?? 0);
+    if (n > 0) await this.#command(`ALTER TABLE ${name} DELETE WHERE ${condition}`, params, SYNC_MUTATION);
+    return n;
+  }
+
+  async #select<T>(query: string, params: Record<string, unknown> = {}): Promise<T[]> {
+    try {
+      const result = await this.#client.query({
+        query,
+        query_params: params,
+        format: 'JSONEachRow',
+        clickhouse_settings: { output_format_json_quote_64bit_integers: 0 },
+      });
+      return await result.json<T>();
+    } catch (err) {
+      throw toStoreError(err);
+    }
+  }
+
+  async #command(
+    query: string,
+    params: Record<string, unknown> = {},
+    settings: ClickHouseSettings = {},
+  ): Promise<void> {
+    try {
+      await this.#client.command({ query, query_params: params, clickhouse_settings: settings });
+    } catch (err) {
+      throw toStoreError(err);
+    }
+  }
+
+  #assertOpen(): void {
+    if (this.#closed) throw new TracklaneError('E_NOT_READY', 'the store is closed');
+  }
+
+  #serialize<T>(operation: () => Promise<T>): Promise<T> {
+    this.#assertOpen();
+    const next = this.#writeChain.then(operation, operation);
+    this.#writeChain = next.catch(() => undefined);
+    return next;
+  }
+}
+
+/** `YYYY-MM-DD hh:mm:ss.sss` in UTC, which DateTime64(3, 'UTC') parses in every input format. */
+function toChTime(ms: number): string {
+  return new Date(ms).toISOString().replace('T', ' ').slice(0, -1);
+}
+
+function nowSeconds(): string {
+  return toChTime(Date.now()).slice(0, 19);
+}
+
+function isoToChTime(iso: string | undefined): string | null {
+  if (iso === undefined) return null;
+  const ms = Date.parse(iso);
+  return Number.isNaN(ms) ? null : toChTime(ms);
+}
+
+function json(value: unknown): string | null {
+  return value === undefined || value === null ? null : JSON.stringify(value);
+}
+
+/** As DuckDB's json_extract_string: scalars as text, objects as JSON text, absent as null. */
+function jsonText(value: unknown): string | null {
+  if (value === undefined || value === null) return null;
+  return typeof value === 'object' ? JSON.stringify(value) : String(value);
+}
+
+function toEventRow(e: TrackedEvent): EventRow {
+  const r = e as Record<string, unknown>;
+  const context = e.context as Record<string, Record<string, unknown> | undefined> | undefined;
+  const properties = r.properties as Record<string, unknown> | undefined;
+  const tracklane = context?.tracklane as Record<string, Record<string, unknown> | undefined> | undefined;
+  const timestamp = isoToChTime(e.timestamp);
+  const receivedAt = isoToChTime(e.receivedAt);
+  if (timestamp === null || receivedAt === null) {
+    throw new TracklaneError('E_BAD_ARGUMENT', `event ${e.messageId} has no valid timestamp or receivedAt`);
+  }
+  // Same page path and bot flag as DuckDB's PAGE_PATH and IS_BOT (null when the context says nothing).
+  const bot = jsonText(tracklane?.bot);
+  return {
+    message_id: e.messageId,
+    type: e.type,
+    event: (r.event as string | undefined) ?? null,
+    name: (r.name as string | undefined) ?? null,
+    anonymous_id: e.anonymousId ?? null,
+    user_id: e.userId ?? null,
+    group_id: (r.groupId as string | undefined) ?? null,
+    previous_id: (r.previousId as string | undefined) ?? null,
+    timestamp,
+    sent_at: isoToChTime(e.sentAt),
+    received_at: receivedAt,
+    source_id: e.sourceId,
+    properties: json(r.properties),
+    traits: json(r.traits),
+    context: json(e.context),
+    page_path:
+      jsonText(context?.page?.path) ??
+      jsonText(tracklane?.page?.path) ??
+      (e.type === 'page' ? jsonText(properties?.path) : null),
+    is_bot: bot === null ? null : bot === 'true',
+  };
+}
+
+function toChValue(value: unknown, type: ColumnType): unknown {
+  if (value === undefined || value === null) return null;
+  switch (type) {
+    case 'timestamp': {
+      const ms = typeof value === 'number' ? value : Date.parse(String(value));
+      return Number.isNaN(ms) ? null : toChTime(ms);
+    }
+    case 'json':
+      return JSON.stringify(value);
+    case 'int':
+      return typeof value === 'bigint' ? value.toString() : Math.trunc(Number(value));
+    case 'float':
+      return Number(value);
+    case 'bool':
+      return Boolean(value);
+    default:
+      return String(value);
+  }
+}
+
+/** ClickHouse error codes that mean "not allowed here" rather than "wrong SQL". */
+const READ_ONLY_CODES = new Set(['164', '497']);
+const TIMEOUT_CODES = new Set(['159', '160']);
+
+function errorCode(err: unknown): string | undefined {
+  const code = (err as { code?: unknown } | null)?.code;
+  return typeof code === 'string' ? code : undefined;
+}
+
+function toStoreError(err: unknown): unknown {
+  if (err instanceof TracklaneError || !(err instanceof Error)) return err;
+  return new TracklaneError('E_SQL', err.message, { cause: err });
+}
+
+function toQueryError(err: unknown, timeoutMs: number, aborted: boolean): unknown {
+  if (err instanceof TracklaneError) return err;
+  const code = errorCode(err);
+  const message = err instanceof Error ? err.message : String(err);
+  if (aborted || TIMEOUT_CODES.has(code ?? '')) {
+    return new TracklaneError(
+      'E_QUERY_TIMEOUT',
+      `query exceeded ${timeoutMs} ms: narrow the time range or add a LIMIT`,
+      {
+        cause: err,
+      },
+    );
+  }
+  if (READ_ONLY_CODES.has(code ?? '') || /Multi-statements/i.test(message)) {
+    return new TracklaneError(
+      'E_READ_ONLY_SQL',
+      `only read-only SELECT queries are allowed here: ${message}`,
+      {
+        cause: err,
+      },
+    );
+  }
+  return new TracklaneError('E_SQL', message, { cause: err });
+}

@@ -1,0 +1,1 @@
+export { ClickHouseStore, type ClickHouseStoreOptions, MIN_CLICKHOUSE_VERSION } from './clickhouse-store.ts';

@@ -1,0 +1,103 @@
+import assert from 'node:assert/strict';
+import { join } from 'node:path';
+import { after, before, describe, it } from 'node:test';
+import type { Store } from '@tracklane/storage';
+import { runStoreConformance } from '@tracklane/storage/conformance';
+import { ClickHouseStore } from '@tracklane/storage-clickhouse';
+import { makeTempDir, type TempDir } from '@tracklane/test-utils';
+import { chdbClient, chdbQueryClient } from './chdb-client.ts';
+
+async function openChdbStore(dir: TempDir): Promise<ClickHouseStore> {
+  const path = join(dir.path, 'chdb');
+  return ClickHouseStore.open({ client: chdbClient(path), queryClient: chdbQueryClient(path) });
+}
+
+/**
+ * The conformance suite's row-limit and timeout tests generate rows with DuckDB's `range(n)` table
+ * function, which ClickHouse does not have and cannot get from a SQL function (UDFs are scalar). This
+ * wrapper renames that one table function to ClickHouse's `numbers(n)`, and nothing else; every other
+ * query of the suite reaches the store as written.
+ */
+function withRangeAsNumbers(store: Store): Store {
+  return new Proxy(store, {
+    get(target, key, receiver) {
+      if (key === 'query') {
+        return (sql: string, options?: Parameters<Store['query']>[1]) =>
+          target.query(sql.replace(/\bFROM range\(/g, 'FROM numbers('), options);
+      }
+      const value = Reflect.get(target, key, receiver);
+      return typeof value === 'function' ? value.bind(target) : value;
+    },
+  });
+}
+
+runStoreConformance('ClickHouse (chdb, current engine)', async () => {
+  const dir = await makeTempDir('tracklane-chdb-');
+  return { open: async () => withRangeAsNumbers(await openChdbStore(dir)), cleanup: dir.remove };
+});
+
+describe('ClickHouseStore specifics (chdb)', () => {
+  let dir: TempDir;
+  let store: ClickHouseStore;
+  before(async () => {
+    dir = await makeTempDir('tracklane-chdb-');
+    store = await openChdbStore(dir);
+  });
+  after(async () => {
+    await store.close();
+    await dir.remove();
+  });
+
+  it('cannot read files, reach URLs or change settings through the query API', async () => {
+    for (const sql of [
+      "SELECT * FROM file('/etc/passwd', 'LineAsString')",
+      'SELECT 1 SETTINGS readonly = 0',
+      'SELECT 1 SETTINGS max_execution_time = 0',
+      'SYSTEM DROP DNS CACHE',
+      'SELECT 1 FORMAT TabSeparated',
+      'OPTIMIZE TABLE events FINAL',
+    ]) {
+      await assert.rejects(store.query(sql), { code: 'E_READ_ONLY_SQL' }, sql);
+    }
+  });
+
+  it('answers exactly while racing writers leave duplicates for the next merge', async () => {
+    const event = {
+      type: 'track' as const,
+      event: 'Race',
+      messageId: 'race-1',
+      userId: 'u',
+      timestamp: '2026-05-01T00:00:00Z',
+      receivedAt: '2026-05-01T00:00:00Z',
+      sourceId: 's',
+    };
+    // A second process: its own store on the same data, both inserting before either sees the other.
+    const other = await openChdbStore(dir);
+    try {
+      await Promise.all([store.insertEvents([event]), other.insertEvents([event])]);
+    } finally {
+      await other.close();
+    }
+    const result = await store.query("SELECT count(*) FROM events WHERE message_id = 'race-1'");
+    assert.deepEqual(result.rows, [[1]]);
+  });
+
+  it("returns rows in the DuckDB store's JSON shapes", async () => {
+    const result = await store.query(
+      `SELECT toInt64(2) AS i, toDecimal64(1.5, 2) AS d, '{"a":1}' AS j,
+              toDateTime64('2026-01-02 03:04:05.678', 3, 'UTC') AS t, toDate('2026-01-02') AS day, true AS b,
+              toUInt64(18446744073709551615) AS big`,
+    );
+    assert.deepEqual(result.rows, [
+      [
+        2,
+        1.5,
+        '{"a":1}',
+        '2026-01-02T03:04:05.678Z',
+        '2026-01-02T00:00:00.000Z',
+        true,
+        '18446744073709551615',
+      ],
+    ]);
+  });
+});
