@@ -409,6 +409,8 @@ export class ClickHouseStore implements Store {
           max_result_rows: String(maxRows + 1),
           result_overflow_mode: 'break',
           date_time_output_format: 'iso',
+          // Outer joins give NULL, not the type's default, for a missing side: SQL as DuckDB and PostgreSQL read it.
+          join_use_nulls: 1,
           // Quoted so JSON.parse keeps all 64 bits; result-values.ts unquotes the safe ones.
           output_format_json_quote_64bit_integers: 1,
           readonly: '1',
