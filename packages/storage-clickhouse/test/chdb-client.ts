@@ -1,4 +1,4 @@
-import { type ClickHouseClient, createClient } from '@clickhouse/client';
+import { type ClickHouseClient, ClickHouseLogLevel, createClient } from '@clickhouse/client';
 import { type ChdbConnection, createChdbConnection } from 'chdb/connection';
 
 /**
@@ -14,8 +14,14 @@ import { type ChdbConnection, createChdbConnection } from 'chdb/connection';
 // which chdb's (from @clickhouse/client-common) matches in shape but not in identity.
 type ClientConnection = NonNullable<Parameters<typeof createClient>[0]>['connection'];
 
+/** Errors reach the caller as rejections; the client's own error log would repeat expected failures. */
+const QUIET = { level: ClickHouseLogLevel.OFF };
+
 export function chdbClient(path: string): ClickHouseClient {
-  return createClient({ connection: createChdbConnection({ path }) as unknown as ClientConnection });
+  return createClient({
+    connection: createChdbConnection({ path }) as unknown as ClientConnection,
+    log: QUIET,
+  });
 }
 
 export function chdbQueryClient(path: string): ClickHouseClient {
@@ -35,5 +41,5 @@ export function chdbQueryClient(path: string): ClickHouseClient {
     ping: (params) => fresh((c) => c.ping(params)),
     close: async () => undefined,
   };
-  return createClient({ connection: connection as unknown as ClientConnection });
+  return createClient({ connection: connection as unknown as ClientConnection, log: QUIET });
 }
