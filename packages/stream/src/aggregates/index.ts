@@ -1,6 +1,10 @@
 export { type Aggregate, aggregates, type ResultOf } from './aggregate.ts';
-export { avg, count, latest, max, min, sum } from './basic.ts';
+export { avg } from './avg.ts';
+export { count } from './count.ts';
 export { distinct } from './distinct.ts';
 export { approxDistinct, HyperLogLog } from './hyperloglog.ts';
+export { latest } from './latest.ts';
+export { max, min } from './min-max.ts';
 export { percentiles } from './percentiles.ts';
+export { sum } from './sum.ts';
 export { type TopKEntry, topK } from './top-k.ts';

@@ -1,5 +1,5 @@
 import type { TrackedEvent } from '@tracklane/core';
-import { count } from '../aggregates/basic.ts';
+import { count } from '../aggregates/count.ts';
 import type { WindowResult } from '../pipeline.ts';
 import { storeSink } from '../sinks/store-sink.ts';
 import { tumbling } from '../windows/tumbling.ts';

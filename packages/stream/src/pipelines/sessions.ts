@@ -1,7 +1,9 @@
 import { createHash } from 'node:crypto';
 import type { TrackedEvent } from '@tracklane/core';
 import { aggregates } from '../aggregates/aggregate.ts';
-import { count, latest, sum } from '../aggregates/basic.ts';
+import { count } from '../aggregates/count.ts';
+import { latest } from '../aggregates/latest.ts';
+import { sum } from '../aggregates/sum.ts';
 import type { WindowResult } from '../pipeline.ts';
 import { storeSink } from '../sinks/store-sink.ts';
 import { session } from '../windows/session.ts';

@@ -1,6 +1,7 @@
 import type { TrackedEvent } from '@tracklane/core';
 import { aggregates } from '../aggregates/aggregate.ts';
-import { latest, max, min } from '../aggregates/basic.ts';
+import { latest } from '../aggregates/latest.ts';
+import { max, min } from '../aggregates/min-max.ts';
 import type { KeyedResult } from '../pipeline.ts';
 import { storeSink } from '../sinks/store-sink.ts';
 import { events, eventTime, type Projection, personId, tableAs } from './projection.ts';
