@@ -31,6 +31,11 @@ export interface ClickHouseStoreOptions {
   queryTimeoutMs?: number;
   /** Default row limit for `query`. */
   maxRows?: number;
+  /**
+   * Create the DuckDB-named SQL functions (strftime, json_extract, json_extract_string) on the server.
+   * They are server-wide and need the CREATE FUNCTION grant; true unless told.
+   */
+  compatFunctions?: boolean;
 }
 
 /** The oldest release with everything used here: DateTime64, JSON_VALUE, SQL UDFs, the `final` setting. */
@@ -78,7 +83,7 @@ interface EventRow {
 export class ClickHouseStore implements Store {
   readonly #client: ClickHouseClient;
   readonly #queryClient: ClickHouseClient | undefined;
-  readonly #options: { queryTimeoutMs: number; maxRows: number };
+  readonly #options: { queryTimeoutMs: number; maxRows: number; compatFunctions: boolean };
   readonly #tables = new Map<string, TableDefinition>();
   #writeChain: Promise<unknown> = Promise.resolve();
   #closed = false;
@@ -86,7 +91,11 @@ export class ClickHouseStore implements Store {
   private constructor(client: ClickHouseClient, options: ClickHouseStoreOptions) {
     this.#client = client;
     this.#queryClient = options.queryClient;
-    this.#options = { queryTimeoutMs: options.queryTimeoutMs ?? 10_000, maxRows: options.maxRows ?? 10_000 };
+    this.#options = {
+      queryTimeoutMs: options.queryTimeoutMs ?? 10_000,
+      maxRows: options.maxRows ?? 10_000,
+      compatFunctions: options.compatFunctions ?? true,
+    };
   }
 
   /** Connects, checks the server version and migrates. */
@@ -125,7 +134,7 @@ export class ClickHouseStore implements Store {
           format: 'JSONEachRow',
         });
       }
-      for (const statement of COMPAT_FUNCTIONS) {
+      for (const statement of this.#options.compatFunctions ? COMPAT_FUNCTIONS : []) {
         // Another store on the same server may have created it between IF NOT EXISTS and here.
         await this.#command(statement).catch((err: unknown) => {
           if (!/already exists/i.test(String(err))) throw err;

@@ -61,6 +61,11 @@ describe('ClickHouseStore specifics (chdb)', () => {
     }
   });
 
+  it('reads semicolons and keywords inside literals and comments as text, not statements', async () => {
+    const result = await store.query("SELECT ';' AS s, 'DELETE' AS d, 'it''s' AS q -- ; DROP TABLE events\n");
+    assert.deepEqual(result.rows, [[';', 'DELETE', "it's"]]);
+  });
+
   it('answers exactly while racing writers leave duplicates for the next merge', async () => {
     const event = {
       type: 'track' as const,

@@ -179,7 +179,8 @@ export class PostgresStore implements Store {
       );
       await this.#extendTombstones(client);
       // The ledger decides which ids are new, under its primary key: concurrent writers of the same id
-      // wait for each other and exactly one inserts the event.
+      // wait for each other and exactly one inserts the event. Sorted, so two batches lock shared ids in the
+      // same order and cannot deadlock.
       const inserted = await client.query(
         `WITH fresh AS (
            INSERT INTO event_ids (message_id, timestamp)
@@ -476,7 +477,7 @@ export class PostgresStore implements Store {
         );
       } catch (err) {
         // Another process created it between our check and our CREATE.
-        if (!(err instanceof TracklaneError && /already exists/.test(err.message))) throw err;
+        if (!(err instanceof TracklaneError && /already exists|duplicate key/.test(err.message))) throw err;
       }
       this.#partitions.add(name);
     }
@@ -490,6 +491,7 @@ export class PostgresStore implements Store {
          UNION ALL
          SELECT s.previous_id, t.erased_for FROM events_staging s JOIN tombstones t ON t.distinct_id = s.user_id
        ) revealed WHERE id IS NOT NULL
+       ORDER BY id
        ON CONFLICT DO NOTHING`,
     );
     if ((added.rowCount ?? 0) === 0) return;

@@ -69,6 +69,37 @@ if (missing !== undefined) {
       assert.equal(who.rows[0]![0], 'tracklane_reader');
     });
 
+    it('stores an event once when two processes insert it at the same moment', async () => {
+      const other = await PostgresStore.open({ connectionString: url });
+      try {
+        const batch = Array.from({ length: 50 }, (_, i) => ({
+          type: 'track' as const,
+          event: 'Race',
+          messageId: `race-${i}`,
+          userId: 'u',
+          timestamp: '2026-06-01T00:00:00Z',
+          receivedAt: '2026-06-01T00:00:00Z',
+          sourceId: 's',
+        }));
+        const [a, b] = await Promise.all([
+          store.insertEvents(batch),
+          other.insertEvents([...batch].reverse()),
+        ]);
+        assert.equal(a + b, 50, 'each event counted new by exactly one writer');
+        const stored = await store.query("SELECT count(*) FROM events WHERE message_id LIKE 'race-%'");
+        assert.deepEqual(stored.rows, [[50]]);
+      } finally {
+        await other.close();
+      }
+    });
+
+    it('reads semicolons and keywords inside literals and comments as text, not statements', async () => {
+      const result = await store.query(
+        "SELECT ';' AS s, 'DELETE' AS d, $$x;y$$ AS q -- ; DROP TABLE events\n",
+      );
+      assert.deepEqual(result.rows, [[';', 'DELETE', 'x;y']]);
+    });
+
     it('keeps a re-delivered event out even under a different timestamp (another partition)', async () => {
       const base = {
         type: 'track' as const,
