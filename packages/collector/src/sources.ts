@@ -26,6 +26,21 @@ export class SourceRegistry {
     return this.#byDigest.get(digest(writeKey));
   }
 
+  /** Accepts a new write key from now on (sources created from the dashboard while running). */
+  add(source: SourceWithKey): void {
+    const { writeKey, ...rest } = source;
+    this.#byDigest.set(digest(writeKey), rest);
+  }
+
+  /** Stops accepting every key of the source with this id; returns whether any was removed. */
+  remove(id: string): boolean {
+    let removed = false;
+    for (const [key, source] of this.#byDigest) {
+      if (source.id === id) removed = this.#byDigest.delete(key) || removed;
+    }
+    return removed;
+  }
+
   get size(): number {
     return this.#byDigest.size;
   }

@@ -1,11 +1,17 @@
 import { createHash } from 'node:crypto';
-import { readFile, writeFile } from 'node:fs/promises';
+import { readFile, rename, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import type { SourceWithKey } from '@tracklane/collector';
 import { newSecret, TracklaneError } from '@tracklane/core';
 
+/** A source as saved in keys.json; `createdBy: 'api'` marks one made from the dashboard (or the API). */
+export interface KeySource extends SourceWithKey {
+  createdAt?: string;
+  createdBy?: 'api';
+}
+
 export interface Keys {
-  sources: SourceWithKey[];
+  sources: KeySource[];
   apiKeys: string[];
 }
 
@@ -28,13 +34,17 @@ export async function resolveKeys(
   const saved = await readSaved(path);
   let generatedWriteKey = false;
   let generatedApiKey = false;
-  let sources: SourceWithKey[];
+  let sources: KeySource[];
   if (given.writeKeys !== undefined && given.writeKeys.length > 0) {
     sources = given.writeKeys.map((writeKey, i) => ({
       id: sourceIdFor(writeKey),
       name: `source ${i + 1}`,
       writeKey,
     }));
+    // Sources created from the dashboard are the operator's too: they keep working beside given keys.
+    for (const source of saved?.sources ?? []) {
+      if (source.createdBy === 'api' && !sources.some((s) => s.id === source.id)) sources.push(source);
+    }
   } else if (saved !== undefined && saved.sources.length > 0) {
     sources = saved.sources;
   } else {
@@ -57,6 +67,45 @@ export async function resolveKeys(
     await writeFile(path, `${JSON.stringify(toSave, null, 2)}\n`, { mode: 0o600 });
   }
   return { sources, apiKeys, generated: { writeKey: generatedWriteKey, apiKey: generatedApiKey } };
+}
+
+let saving: Promise<unknown> = Promise.resolve();
+
+/** Read-modify-write of keys.json, one at a time, replaced atomically so a crash never leaves half a file. */
+function updateSaved(dataDir: string, change: (keys: Keys) => void): Promise<void> {
+  const next = saving.then(async () => {
+    const path = join(dataDir, KEYS_FILE);
+    const keys = (await readSaved(path)) ?? { sources: [], apiKeys: [] };
+    change(keys);
+    await writeFile(`${path}.tmp`, `${JSON.stringify(keys, null, 2)}\n`, { mode: 0o600 });
+    await rename(`${path}.tmp`, path);
+  });
+  saving = next.catch(() => undefined);
+  return next;
+}
+
+/** Saves a source created at runtime so that it survives restarts. */
+export function saveSource(dataDir: string, source: KeySource): Promise<void> {
+  return updateSaved(dataDir, (keys) => {
+    keys.sources.push(source);
+  });
+}
+
+/** Removes a saved source; resolves false when keys.json has no source with this id. */
+export async function removeSavedSource(dataDir: string, id: string): Promise<boolean> {
+  let removed = false;
+  await updateSaved(dataDir, (keys) => {
+    const before = keys.sources.length;
+    keys.sources = keys.sources.filter((s) => s.id !== id);
+    removed = keys.sources.length < before;
+  });
+  return removed;
+}
+
+/** Ids of the sources saved in keys.json: the ones a running server may revoke. */
+export async function savedSourceIds(dataDir: string): Promise<Set<string>> {
+  const saved = await readSaved(join(dataDir, KEYS_FILE));
+  return new Set((saved?.sources ?? []).map((s) => s.id));
 }
 
 /** A stable, non-secret id for a source: the same key always maps to the same `source_id`. */

@@ -3,6 +3,7 @@ import { join, resolve } from 'node:path';
 import {
   type Collector,
   collectorPlugin,
+  DEAD_LETTER_TOPIC,
   EVENTS_TOPIC,
   MAX_BATCH_BYTES,
   openCollector,
@@ -13,20 +14,24 @@ import { DuckDbStore, type Store } from '@tracklane/storage';
 import { pino } from 'pino';
 import type { TracklaneConfig } from './config.ts';
 import { scheduleDailyExport } from './daily-export.ts';
-import { type DeadLetterWriter, startDeadLetterWriter } from './dead-letter-writer.ts';
+import { DEAD_LETTER_GROUP, type DeadLetterWriter, startDeadLetterWriter } from './dead-letter-writer.ts';
+import { EndToEndLatency } from './end-to-end-latency.ts';
 import { applyRecordedErasures } from './erasure.ts';
 import { registerAnalyticsRoutes } from './http/analytics-routes.ts';
 import { makeApiKeyCheck } from './http/api-auth.ts';
 import { buildApp } from './http/build-app.ts';
+import { registerDashboardRoute } from './http/dashboard-route.ts';
 import { registerDemoRoute } from './http/demo-route.ts';
 import { registerExportRoute } from './http/export-route.ts';
 import { registerLiveTailRoute } from './http/live-tail-route.ts';
+import { registerPipelineHealthRoute } from './http/pipeline-health-route.ts';
+import { registerSourcesRoutes } from './http/sources-routes.ts';
 import { registerSqlRoute } from './http/sql-route.ts';
 import { registerUsersRoute } from './http/users-route.ts';
 import { type ResolvedKeys, resolveKeys } from './keys.ts';
 import { LiveEvents } from './live-events.ts';
 import { scheduleRetention } from './retention-schedule.ts';
-import { type StorageWriter, startStorageWriter } from './storage-writer.ts';
+import { STORAGE_GROUP, type StorageWriter, startStorageWriter } from './storage-writer.ts';
 
 export interface RunningTracklane {
   url: string;
@@ -52,18 +57,24 @@ export async function startTracklane(config: TracklaneConfig): Promise<RunningTr
   let collector: Collector | undefined;
   let deadLetterWriter: DeadLetterWriter | undefined;
   const live = new LiveEvents();
+  const latency = new EndToEndLatency();
+  const sources = new SourceRegistry(keys.sources);
+  const databasePath = join(dataDir, 'tracklane.duckdb');
   try {
     await log.ensureTopic(EVENTS_TOPIC, { partitions: config.eventPartitions });
     collector = await openCollector({
       log,
-      sources: new SourceRegistry(keys.sources),
+      sources,
       stateDir: join(dataDir, 'collector'),
       options: config.collector,
     });
-    store = await DuckDbStore.open(join(dataDir, 'tracklane.duckdb'));
+    store = await DuckDbStore.open(databasePath);
     // Tombstones first, so that events of erased people still in the log are skipped, even by a new store.
     live.forget(await applyRecordedErasures(log, store));
-    writer = await startStorageWriter(log, store, logger, (events) => live.publish(events));
+    writer = await startStorageWriter(log, store, logger, (events) => {
+      latency.record(events);
+      live.publish(events);
+    });
     deadLetterWriter = await startDeadLetterWriter(log, store, logger);
   } catch (err) {
     await deadLetterWriter?.stop();
@@ -91,6 +102,28 @@ export async function startTracklane(config: TracklaneConfig): Promise<RunningTr
   registerUsersRoute(app, log, activeStore, live, checkApiKey);
   registerExportRoute(app, activeStore, checkApiKey);
   registerLiveTailRoute(app, live, checkApiKey);
+  registerSourcesRoutes(
+    app,
+    { dataDir, sources: keys.sources, registry: sources, store: activeStore },
+    checkApiKey,
+  );
+  registerPipelineHealthRoute(
+    app,
+    {
+      log,
+      collector: activeCollector.context,
+      // The groups `start` runs; a stream engine's group would be listed here when it runs in-process.
+      groups: [
+        { group: STORAGE_GROUP, topic: EVENTS_TOPIC },
+        { group: DEAD_LETTER_GROUP, topic: DEAD_LETTER_TOPIC },
+      ],
+      latency,
+      databasePath,
+      eventsStored: () => activeWriter.written,
+    },
+    checkApiKey,
+  );
+  await registerDashboardRoute(app);
   if (config.demo === true) await registerDemoRoute(app, keys.sources[0]!.writeKey);
   const stopRetention =
     config.retentionMs === undefined ? undefined : scheduleRetention(activeStore, config.retentionMs, logger);

@@ -1,0 +1,131 @@
+import { useEffect } from 'preact/hooks';
+import {
+  Card,
+  ErrorNote,
+  EventNamesList,
+  Field,
+  Loading,
+  markFirstData,
+  useApi,
+  useQuery,
+} from '../components.tsx';
+import { setParams } from '../route.ts';
+import { formatNumber, formatPercent } from '../time.ts';
+import type { InsightScope } from './insights.tsx';
+
+interface RetentionResult {
+  period: string;
+  cohorts: { cohort: string; size: number; values: number[] }[];
+}
+
+export function Retention({ params, scope }: { params: URLSearchParams; scope: InsightScope }) {
+  const api = useApi();
+  const startEvent = params.get('start') ?? '$pageview';
+  const returnEvent = params.get('return') ?? '$pageview';
+  const period = params.get('period') ?? 'day';
+  const request = {
+    startEvent,
+    returnEvent,
+    period,
+    from: scope.from,
+    to: scope.to,
+    timezone: scope.timezone,
+  };
+  const { data, error, loading } = useQuery(JSON.stringify(request), (signal) =>
+    api.post<RetentionResult>('/api/retention', request, signal),
+  );
+  useEffect(() => {
+    if (data !== undefined) markFirstData();
+  }, [data]);
+  const periods = Math.max(0, ...(data?.cohorts.map((c) => c.values.length) ?? [0]));
+
+  return (
+    <div class="insight">
+      <Card class="controls">
+        <form class="toolbar" onSubmit={(e) => e.preventDefault()} aria-label="Retention query">
+          <EventNamesList id="retention-events" />
+          <Field label="Cohort: first time doing">
+            {(id) => (
+              <input
+                id={id}
+                list="retention-events"
+                value={startEvent}
+                onChange={(e) => setParams({ start: e.currentTarget.value }, 'push')}
+              />
+            )}
+          </Field>
+          <Field label="Came back to do">
+            {(id) => (
+              <input
+                id={id}
+                list="retention-events"
+                value={returnEvent}
+                onChange={(e) => setParams({ return: e.currentTarget.value }, 'push')}
+              />
+            )}
+          </Field>
+          <Field label="Period">
+            {(id) => (
+              <select
+                id={id}
+                value={period}
+                onChange={(e) => setParams({ period: e.currentTarget.value }, 'push')}
+              >
+                <option value="day">day</option>
+                <option value="week">week</option>
+                <option value="month">month</option>
+              </select>
+            )}
+          </Field>
+        </form>
+      </Card>
+      <ErrorNote error={error} />
+      <Card title="Retention by cohort" actions={<Loading when={loading} />}>
+        {data !== undefined && data.cohorts.length === 0 && <p class="empty">No cohorts in this range.</p>}
+        {data !== undefined && data.cohorts.length > 0 && (
+          <div class="table-wrap">
+            <table class="retention" data-testid="retention">
+              <thead>
+                <tr>
+                  <th scope="col">Cohort</th>
+                  <th scope="col" class="num">
+                    People
+                  </th>
+                  {Array.from({ length: periods }, (_, k) => (
+                    <th scope="col" key={k} class="num">
+                      {period} {k}
+                    </th>
+                  ))}
+                </tr>
+              </thead>
+              <tbody>
+                {data.cohorts.map((c) => (
+                  <tr key={c.cohort}>
+                    <th scope="row">{c.cohort.slice(0, period === 'month' ? 7 : 10)}</th>
+                    <td class="num">{formatNumber(c.size)}</td>
+                    {Array.from({ length: periods }, (_, k) => {
+                      const v = c.values[k];
+                      if (v === undefined) return <td key={k} class="heat none" />;
+                      const ratio = c.size === 0 ? 0 : v / c.size;
+                      // Heat as the accent mixed in by the share retained; text colour flips for contrast.
+                      return (
+                        <td
+                          key={k}
+                          class={`heat num ${ratio > 0.55 ? 'strong' : ''}`}
+                          style={{ '--heat': `${Math.round(ratio * 100)}%` }}
+                          title={`${formatNumber(v)} of ${formatNumber(c.size)}`}
+                        >
+                          {formatPercent(ratio)}
+                        </td>
+                      );
+                    })}
+                  </tr>
+                ))}
+              </tbody>
+            </table>
+          </div>
+        )}
+      </Card>
+    </div>
+  );
+}
