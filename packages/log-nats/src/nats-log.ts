@@ -21,7 +21,7 @@ import { type ConsumerHost, NatsConsumer } from './nats-consumer.ts';
 import { Publisher } from './publisher.ts';
 import { decodeRecord, encodeRecord } from './record-codec.ts';
 import { partitionStreamConfig } from './stream-config.ts';
-import { retryTransient } from './transient.ts';
+import { isTransient, retryTransient } from './transient.ts';
 
 export interface NatsLogOptions {
   /** NATS URLs, e.g. `nats://127.0.0.1:4222`; several for a cluster. */
@@ -51,6 +51,8 @@ const DEFAULT_READ_MAX_BYTES = 1 << 20;
 /** Reads this small fetch by sequence (one round trip each, pipelined) instead of creating a consumer. */
 const DIRECT_READ_MAX = 8;
 const READ_EXPIRES_MS = 5000;
+/** Records read by sequence when a consumer cannot be created. */
+const FALLBACK_READ_MAX = 100;
 const MESSAGE_ID_HEADER = 'message-id';
 
 function closedError(): TracklaneError {
@@ -355,7 +357,7 @@ export class NatsLog implements Log {
   }
 
   private async range(stream: string): Promise<{ start: number; end: number }> {
-    const { state } = await this.jsm.streams.info(stream);
+    const { state } = await retryTransient(() => this.jsm.streams.info(stream));
     const end = state.last_seq;
     return { start: state.messages === 0 ? end : state.first_seq - 1, end };
   }
@@ -375,10 +377,25 @@ export class NatsLog implements Log {
     const from = Math.max(offset, start);
     if (from >= end) return [];
     const count = Math.min(maxRecords, end - from);
-    const records =
-      count <= DIRECT_READ_MAX
-        ? await this.readBySequence(topic, partition, stream, from, count)
-        : await this.readByConsumer(topic, partition, stream, from, count);
+    let records: LogRecord[];
+    if (count <= DIRECT_READ_MAX) {
+      records = await this.readBySequence(topic, partition, stream, from, count);
+    } else {
+      try {
+        records = await this.readByConsumer(topic, partition, stream, from, count);
+      } catch (err) {
+        // Creating a consumer needs the cluster's meta leader, which may be in an election after a node loss;
+        // gets by sequence need only the stream's leader. Fewer records than asked is within the contract.
+        if (!isTransient(err)) throw err;
+        records = await this.readBySequence(
+          topic,
+          partition,
+          stream,
+          from,
+          Math.min(count, FALLBACK_READ_MAX),
+        );
+      }
+    }
     let bytes = 0;
     for (let i = 0; i < records.length; i++) {
       bytes += records[i]!.value.length;
@@ -396,11 +413,13 @@ export class NatsLog implements Log {
   ): Promise<LogRecord[]> {
     const messages = await Promise.all(
       Array.from({ length: count }, (_, i) =>
-        this.jsm.streams.getMessage(stream, { seq: from + i + 1 }).catch((err: unknown) => {
-          // Retention may delete the head of the range between the range query and this get.
-          if (isNotFound(err)) return null;
-          throw err;
-        }),
+        retryTransient(() => this.jsm.streams.getMessage(stream, { seq: from + i + 1 })).catch(
+          (err: unknown) => {
+            // Retention may delete the head of the range between the range query and this get.
+            if (isNotFound(err)) return null;
+            throw err;
+          },
+        ),
       ),
     );
     const out: LogRecord[] = [];

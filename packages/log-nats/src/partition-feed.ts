@@ -1,10 +1,12 @@
 import type { Consumer, ConsumerMessages, JetStreamClient } from '@nats-io/jetstream';
 import type { LogRecord } from '@tracklane/log';
 import { decodeRecord } from './record-codec.ts';
+import { isTransient } from './transient.ts';
 
 /** How many records a feed holds before it stops pulling; bounds a consumer's memory per partition. */
 const HIGH_WATER = 1024;
 const PULL_BATCH = 256;
+const MAX_RESTARTS = 30;
 
 /**
  * Streams one partition to a group member through an ordered consumer (ephemeral, R1, memory, no acks: the
@@ -34,30 +36,63 @@ export class PartitionFeed {
     void this.run(from);
   }
 
+  /**
+   * Restarts after transient failures (a leader election after a node loss), from the record after the last
+   * one buffered, so nothing is skipped or repeated; gives up after MAX_RESTARTS failures in a row.
+   */
   private async run(from: number): Promise<void> {
-    try {
-      const consumer = await this.js.consumers.get(this.stream, { opt_start_seq: from + 1 });
-      if (this.stopped) {
-        await consumer.delete().catch(() => undefined);
-        return;
-      }
-      this.consumer = consumer;
-      const messages = await consumer.consume({ max_messages: PULL_BATCH });
-      this.messages = messages;
-      for await (const m of messages) {
-        if (this.stopped) break;
-        this.buffer.push(decodeRecord(this.topic, this.partition, m.seq - 1, m.data));
-        this.onData();
-        if (this.buffer.length - this.head >= HIGH_WATER) {
-          await new Promise<void>((resolve) => {
-            this.drained = resolve;
-          });
+    let next = from;
+    for (let failures = 0; !this.stopped; ) {
+      try {
+        await this.consumeFrom(next, () => {
+          failures = 0;
+        });
+        if (this.stopped) return;
+        // The iterator ended without an error (e.g. the server dropped the consumer): restart like a failure.
+        if (++failures > MAX_RESTARTS) {
+          this.failure = new Error(`the feed of ${this.stream} kept ending`);
+          this.onData();
+          return;
         }
+        await new Promise((r) => setTimeout(r, Math.min(1000, failures * 100)));
+      } catch (err) {
+        if (this.stopped) return;
+        if (!isTransient(err) || ++failures > MAX_RESTARTS) {
+          this.failure = err;
+          this.onData();
+          return;
+        }
+        await new Promise((r) => setTimeout(r, Math.min(1000, failures * 100)));
       }
-    } catch (err) {
-      if (!this.stopped) {
-        this.failure = err;
-        this.onData();
+      const last = this.buffer[this.buffer.length - 1];
+      if (last) next = Math.max(next, last.offset + 1);
+      else next = Math.max(next, this.delivered);
+    }
+  }
+
+  /** Offset after the last record ever delivered (kept when the buffer empties). */
+  private delivered = 0;
+
+  private async consumeFrom(from: number, onProgress: () => void): Promise<void> {
+    const consumer = await this.js.consumers.get(this.stream, { opt_start_seq: from + 1 });
+    if (this.stopped) {
+      await consumer.delete().catch(() => undefined);
+      return;
+    }
+    this.consumer = consumer;
+    const messages = await consumer.consume({ max_messages: PULL_BATCH });
+    this.messages = messages;
+    for await (const m of messages) {
+      if (this.stopped) break;
+      const offset = m.seq - 1;
+      this.buffer.push(decodeRecord(this.topic, this.partition, offset, m.data));
+      this.delivered = offset + 1;
+      onProgress();
+      this.onData();
+      if (this.buffer.length - this.head >= HIGH_WATER) {
+        await new Promise<void>((resolve) => {
+          this.drained = resolve;
+        });
       }
     }
   }
