@@ -99,7 +99,8 @@ function Health() {
       <div class="stats">
         <Stat
           label="Ingest rate"
-          value={rate === undefined ? '…' : `${formatNumber(rate, 1)}/s`}
+          hint="accepted events/s"
+          value={rate === undefined ? 'measuring…' : `${formatNumber(rate, 1)}/s`}
           testId="pipeline-rate"
         />
         <Stat
@@ -120,14 +121,16 @@ function Health() {
           testId="pipeline-lag"
         />
         <Stat
-          label="Latency p50 / p99"
+          label="Latency p50"
           hint="received → stored, last 5 min"
-          value={
-            health === undefined
-              ? '…'
-              : `${formatDuration(health.latency.p50Ms)} / ${formatDuration(health.latency.p99Ms)}`
-          }
-          testId="pipeline-latency"
+          value={health === undefined ? '…' : formatDuration(health.latency.p50Ms)}
+          testId="pipeline-latency-p50"
+        />
+        <Stat
+          label="Latency p99"
+          hint={health === undefined ? undefined : `${formatNumber(health.latency.samples)} samples`}
+          value={health === undefined ? '…' : formatDuration(health.latency.p99Ms)}
+          testId="pipeline-latency-p99"
         />
         <Stat
           label="Storage size"
@@ -234,7 +237,7 @@ function DeadLetters({ reason }: { reason: string | undefined }) {
       payload: string;
     }>(
       `SELECT id, stage, reason, source_id, message_id, failed_at, left(payload, 400) AS payload FROM dead_letters
-       ${reason === undefined ? '' : `WHERE reason = ${sqlString(reason)}`} ORDER BY failed_at DESC LIMIT 200`,
+       ${reason === undefined ? '' : `WHERE starts_with(reason, ${sqlString(reason)})`} ORDER BY failed_at DESC LIMIT 200`,
       signal,
     ),
   );

@@ -177,7 +177,7 @@ export function Sources() {
       </Card>
       <Card title="Send events">
         <p class="muted">Write keys are public by design (they ship in your pages); the API key is not.</p>
-        <div class="grid">
+        <div class="snippets">
           <Snippet
             title="Browser (script tag)"
             code={`<!-- tracklane.js: served at /demo/tracklane.js by \`tracklane start --demo\`,
