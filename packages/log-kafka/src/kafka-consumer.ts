@@ -36,8 +36,8 @@ const MAX_FETCH_WAIT_MS = 500;
 const tpKey = (topic: string, partition: number) => `${topic}\u0000${partition}`;
 
 /**
- * A Kafka consumer-group member. Membership, heartbeats and the rebalance protocol are the client's (classic
- * JoinGroup/SyncGroup, or KIP-848's incremental `consumer` protocol when the broker has it); positions are
+ * A Kafka consumer-group member. Membership, heartbeats and the rebalance protocol (classic JoinGroup/SyncGroup
+ * with the round-robin assignor) are the client's; positions are
  * ours: on gaining a partition we start at the group's committed offset (else earliest/latest), poll fetches
  * from our positions, and nothing is committed unless `commit` is called, so offsets are committed together
  * with the caller's processed state and never ahead of it.

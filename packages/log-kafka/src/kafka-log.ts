@@ -29,11 +29,6 @@ export interface KafkaLogOptions {
   clientId?: string;
   /** Replication factor of topics this log creates; -1 takes the broker's default. Default -1. */
   replicationFactor?: number;
-  /**
-   * `classic` (JoinGroup/SyncGroup, any Kafka >= 3.5 and Redpanda; eager rebalances) or `consumer` (KIP-848's
-   * incremental, broker-assigned rebalances; Kafka >= 4.0). Default `classic`.
-   */
-  groupProtocol?: 'classic' | 'consumer';
   /** Classic protocol: a member silent this long is removed from its group. Default 10 000. */
   sessionTimeoutMs?: number;
   /** Interval of the background retention pass (see enforceRetention); 0 disables it. Default 60 000. */
@@ -113,7 +108,6 @@ export class KafkaLog implements Log {
       brokers: brokers.map((b) => b.trim()),
       clientId: options.clientId ?? 'tracklane',
       replicationFactor: options.replicationFactor ?? -1,
-      groupProtocol: options.groupProtocol ?? 'classic',
       sessionTimeoutMs: options.sessionTimeoutMs ?? 10_000,
       retentionCheckIntervalMs: options.retentionCheckIntervalMs ?? 60_000,
     } as const;
@@ -366,14 +360,13 @@ export class KafkaLog implements Log {
       bootstrapBrokers: this.options.brokers,
       groupId: this.names.group(options.group),
     };
-    const client: Client =
-      this.options.groupProtocol === 'consumer'
-        ? new KafkaConsumer({ ...base, groupProtocol: 'consumer' })
-        : new KafkaConsumer({
-            ...base,
-            sessionTimeout: this.options.sessionTimeoutMs,
-            heartbeatInterval: Math.max(100, Math.floor(this.options.sessionTimeoutMs / 3)),
-          });
+    // The classic protocol (JoinGroup/SyncGroup). The client also speaks KIP-848's incremental `consumer`
+    // protocol, but only inside its own message streams, whose positions we could not seek; see README.
+    const client: Client = new KafkaConsumer({
+      ...base,
+      sessionTimeout: this.options.sessionTimeoutMs,
+      heartbeatInterval: Math.max(100, Math.floor(this.options.sessionTimeoutMs / 3)),
+    });
     try {
       const consumer = await KafkaGroupConsumer.join(client, this.host, {
         group: options.group,

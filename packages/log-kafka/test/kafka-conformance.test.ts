@@ -23,7 +23,6 @@ describe('KafkaLog', { skip }, () => {
           brokers: brokers!,
           namespace,
           replicationFactor: Number(process.env.KAFKA_REPLICATION_FACTOR ?? -1),
-          groupProtocol: process.env.KAFKA_GROUP_PROTOCOL === 'consumer' ? 'consumer' : 'classic',
           sessionTimeoutMs: 6000,
           retentionCheckIntervalMs: 0,
         }),
