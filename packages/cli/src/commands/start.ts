@@ -91,6 +91,7 @@ export function registerStart(program: Command): void {
       process.stdout.write(
         [
           `Tracklane is running at ${running.url}`,
+          `  dashboard  ${running.url}/ (sign in with the API key)`,
           `  data dir   ${running.dataDir}`,
           `  write key  ${running.keys.generated.writeKey ? writeKey : maskSecret(writeKey)}`,
           `  API key    ${running.keys.generated.apiKey ? apiKey : maskSecret(apiKey)}`,
