@@ -19,7 +19,13 @@ interface ChartProps {
   /** Times on the x axis are bucket labels in this zone; uPlot must not shift them to the browser's. */
   utcAxis?: boolean;
   yLabel?: string;
+  /** Counts: no 0.2-event ticks on the y axis. */
+  integer?: boolean;
 }
+
+const INTEGER_STEPS = [
+  1, 2, 5, 10, 20, 50, 100, 200, 500, 1e3, 2e3, 5e3, 1e4, 2e4, 5e4, 1e5, 2e5, 5e5, 1e6, 2e6, 5e6, 1e7,
+];
 
 export const PALETTE = [
   '#6366f1',
@@ -44,6 +50,7 @@ export function Chart({
   label,
   utcAxis = false,
   yLabel,
+  integer = true,
 }: ChartProps) {
   const box = useRef<HTMLDivElement>(null);
   const plot = useRef<uPlot | null>(null);
@@ -65,7 +72,15 @@ export function Chart({
       cursor: { drag: { x: false, y: false } },
       legend: { show: series.length > 1 },
       scales: { x: { time: true }, y: { range: (_u, _min, max) => [0, max > 0 ? max * 1.1 : 1] } },
-      axes: [axis, { ...axis, size: 56, ...(yLabel === undefined ? {} : { label: yLabel }) }],
+      axes: [
+        axis,
+        {
+          ...axis,
+          size: 56,
+          ...(integer ? { incrs: INTEGER_STEPS } : {}),
+          ...(yLabel === undefined ? {} : { label: yLabel }),
+        },
+      ],
       series: [
         {},
         ...series.map((s, i) => ({
@@ -88,7 +103,7 @@ export function Chart({
       plot.current = null;
     };
     // Re-created only when the shape changes; values flow in through the effect below.
-  }, [shape]);
+  }, [shape, integer]);
 
   useEffect(() => {
     plot.current?.setData([x, ...series.map((s) => s.values)] as uPlot.AlignedData);

@@ -124,13 +124,13 @@ export function useEventNames(): string[] {
   // low-cardinality column: a few ms even on millions of events.
   const since = new Date(Date.now() - 30 * 86_400_000).toISOString().replace('Z', '');
   const { data } = useQuery('event-names', (signal) =>
-    api.sql<{ name: string }>(
-      `SELECT CASE WHEN type = 'track' THEN event WHEN type = 'page' THEN '$pageview' ELSE '$' || type END AS name, count(*) AS n
-       FROM events WHERE received_at >= TIMESTAMP ${sqlString(since)} GROUP BY name ORDER BY n DESC LIMIT 300`,
+    api.sql<{ label: string }>(
+      `SELECT CASE WHEN type = 'track' THEN event WHEN type = 'page' THEN '$pageview' ELSE '$' || type END AS label, count(*) AS n
+       FROM events WHERE received_at >= TIMESTAMP ${sqlString(since)} GROUP BY label ORDER BY n DESC LIMIT 300`,
       signal,
     ),
   );
-  return (data ?? []).map((r) => r.name).filter((n) => n !== null);
+  return (data ?? []).map((r) => r.label).filter((n) => n !== null);
 }
 
 export function EventNamesList({ id }: { id: string }) {

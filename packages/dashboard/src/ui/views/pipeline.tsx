@@ -141,7 +141,7 @@ function Health() {
       </div>
       <Card title="Ingest rate">
         {x.length > 1 ? (
-          <Chart x={x} series={series} height={180} label="Accepted events per second" />
+          <Chart x={x} series={series} height={180} integer={false} label="Accepted events per second" />
         ) : (
           <p class="empty">Measuring… (two samples needed)</p>
         )}

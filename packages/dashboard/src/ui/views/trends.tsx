@@ -163,7 +163,13 @@ export function Trends({ params, scope }: { params: URLSearchParams; scope: Insi
           </span>
         </div>
         {chart !== undefined && (
-          <Chart x={chart.x} series={chart.series} utcAxis label={`Trend of ${event}`} />
+          <Chart
+            x={chart.x}
+            series={chart.series}
+            utcAxis
+            integer={measure !== 'avg'}
+            label={`Trend of ${event}`}
+          />
         )}
         {data !== undefined && (
           <div class="table-wrap">
