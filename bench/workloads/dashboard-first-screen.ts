@@ -76,8 +76,16 @@ const workload: Workload = {
         for (let i = 0; i < RUNS; i++) {
           ctx.progress(screen.name, i, RUNS);
           const context = await browser.newContext({ viewport: { width: 1366, height: 900 } });
-          await context.addInitScript((key) => sessionStorage.setItem('tracklane.apiKey', key), API_KEY);
+          // Strings, not functions: this file is type-checked without the DOM library.
+          await context.addInitScript(
+            `sessionStorage.setItem('tracklane.apiKey', ${JSON.stringify(API_KEY)})`,
+          );
           const page = await context.newPage();
+          // A figure measured on a page that failed is no figure: any console error stops the run.
+          const errors: string[] = [];
+          page.on('console', (message) => {
+            if (message.type() === 'error') errors.push(message.text());
+          });
           await page.goto(`${server.url}/${screen.hash}`);
           // Arrow functions only: tsx would wrap a named inner function in a helper the page lacks.
           await page.waitForFunction(
@@ -91,12 +99,11 @@ const workload: Workload = {
           const ms = await page.evaluate(
             () => performance.getEntriesByName('tracklane:first-data')[0]!.startTime,
           );
+          if (errors.length > 0) throw new Error(`console errors on ${screen.name}: ${errors.join('; ')}`);
           paints.push(ms);
           domReady.push(
-            await page.evaluate(
-              () =>
-                (performance.getEntriesByType('navigation')[0] as PerformanceNavigationTiming)
-                  .domContentLoadedEventEnd,
+            Number(
+              await page.evaluate("performance.getEntriesByType('navigation')[0].domContentLoadedEventEnd"),
             ),
           );
           await context.close();
