@@ -93,6 +93,17 @@ describe('dashboard in headless Chromium against a running Tracklane', { skip },
         batch.push({ type: 'track', event: 'Purchased', userId, properties: { amount: 10 } });
       }
     }
+    // Returning people for the retention grid: 10 open the app three days ago, 6 of them come back the next
+    // day and 3 the day after; 6 more start two days ago and 3 of those come back.
+    const day = (ago: number) =>
+      new Date(Math.floor(Date.now() / 86_400_000 - ago) * 86_400_000 + 43_200_000).toISOString();
+    const opened = (userId: string, ago: number) =>
+      batch.push({ type: 'track', event: 'Opened App', userId, timestamp: day(ago) });
+    for (let i = 0; i < 10; i++) opened(`user-${i}`, 3);
+    for (let i = 0; i < 6; i++) opened(`user-${i}`, 2);
+    for (let i = 0; i < 3; i++) opened(`user-${i}`, 1);
+    for (let i = 10; i < 16; i++) opened(`user-${i}`, 2);
+    for (let i = 10; i < 13; i++) opened(`user-${i}`, 1);
     const response = await tracklane.send('/v1/batch', { batch });
     assert.equal(response.status, 200);
     await waitForStored(batch.length);
@@ -261,8 +272,19 @@ describe('dashboard in headless Chromium against a running Tracklane', { skip },
   });
 
   it('retention, paths and web analytics render what the API answers', async () => {
-    const { context, page } = await open('#/insights/retention?range=7d&tz=UTC&period=day');
-    await page.locator('[data-testid="retention"] tbody tr').first().waitFor();
+    const { context, page } = await open(
+      '#/insights/retention?range=7d&tz=UTC&period=day&start=Opened+App&return=Opened+App',
+    );
+    const firstCohort = page.locator('[data-testid="retention"] tbody tr').first();
+    await firstCohort.waitFor();
+    assert.deepEqual((await firstCohort.locator('td').allTextContents()).slice(0, 4), [
+      '10',
+      '100%',
+      '60%',
+      '30%',
+    ]);
+    const second = page.locator('[data-testid="retention"] tbody tr').nth(1);
+    assert.deepEqual((await second.locator('td').allTextContents()).slice(0, 3), ['6', '100%', '50%']);
     await shot(page, 'retention');
     await page.getByRole('link', { name: 'Paths' }).click();
     await page.locator('[data-testid="paths"] li').first().waitFor();

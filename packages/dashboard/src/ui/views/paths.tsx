@@ -109,7 +109,7 @@ export function Paths({ params, scope }: { params: URLSearchParams; scope: Insig
             <li key={p.steps.join('→')}>
               <div class="path-steps">
                 <span class="chip anchor">{anchor}</span>
-                {p.steps.map((s, i) => (
+                {p.steps.slice(0, p.steps.indexOf('$end') + 1 || undefined).map((s, i) => (
                   <span key={i} class={`chip ${s === '$end' ? 'end' : ''}`}>
                     {direction === 'next' ? '→ ' : '← '}
                     {s === '$end' ? 'session ends' : s}

@@ -111,7 +111,7 @@ export function Retention({ params, scope }: { params: URLSearchParams; scope: I
                       return (
                         <td
                           key={k}
-                          class={`heat num ${ratio > 0.55 ? 'strong' : ''}`}
+                          class={`heat num ${ratio > 0.7 ? 'strong' : ''}`}
                           style={{ '--heat': `${Math.round(ratio * 100)}%` }}
                           title={`${formatNumber(v)} of ${formatNumber(c.size)}`}
                         >
