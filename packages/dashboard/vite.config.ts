@@ -3,8 +3,9 @@ import { defineConfig } from 'vite';
 
 export default defineConfig({
   plugins: [preact()],
-  // Relative asset URLs: the same build works at / and behind a reverse proxy under a sub-path.
-  base: './',
+  // Absolute asset URLs: index.html is also the answer for deep links (/some/page), where relative URLs
+  // would point under /some/.
+  base: '/',
   build: {
     outDir: 'dist',
     emptyOutDir: true,

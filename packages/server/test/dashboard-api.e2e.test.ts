@@ -136,6 +136,8 @@ describe('dashboard endpoints over real HTTP', () => {
     const deep = await fetch(`${server.url}/some/bookmark`);
     assert.equal(deep.status, 200);
     assert.match(deep.headers.get('content-type') ?? '', /text\/html/);
+    // Served at a nested path, the page must still find its assets.
+    assert.match(await deep.text(), /src="\/assets\//);
     assert.equal((await fetch(`${server.url}/assets/missing-abc.js`)).status, 404);
     const api = await fetch(`${server.url}/api/unknown`);
     assert.equal(api.status, 404);

@@ -76,7 +76,7 @@ function Shell({ onSignOut }: { onSignOut: () => void }) {
       </button>
       <header class="topbar">
         <a class="brand" href={hrefFor(['live'])}>
-          <img src="./favicon.svg" alt="" width="24" height="24" /> Tracklane
+          <img src="/favicon.svg" alt="" width="24" height="24" /> Tracklane
         </a>
         <nav aria-label="Views">
           <ul>
@@ -142,7 +142,7 @@ function Login({ notice, onKey }: { notice: string | undefined; onKey: (key: str
     <div class="login">
       <form class="card login-card" onSubmit={submit} aria-describedby="login-help">
         <h1>
-          <img src="./favicon.svg" alt="" width="28" height="28" /> Tracklane
+          <img src="/favicon.svg" alt="" width="28" height="28" /> Tracklane
         </h1>
         <p id="login-help" class="muted">
           Enter the API key that <code>tracklane start</code> printed. It stays in this tab only and is sent

@@ -129,7 +129,11 @@ export function Funnels({ params, scope }: { params: URLSearchParams; scope: Ins
               type="button"
               class="ghost"
               disabled={steps.length >= 10}
-              onClick={() => setSteps([...steps, ''])}
+              onClick={() => {
+                setSteps([...steps, '']);
+                // Keyboard users land in the new step, not back at the top of the form.
+                requestAnimationFrame(() => document.getElementById(`funnel-step-${steps.length}`)?.focus());
+              }}
             >
               + Add step
             </button>
