@@ -195,6 +195,9 @@ describe('dashboard in headless Chromium against a running Tracklane', { skip },
     await waitForText(page, 'live-active', String(PEOPLE + 5));
     // Filtering the feed by event name leaves only those rows.
     await page.getByLabel('Event', { exact: true }).fill('Live Ping');
+    // The view re-renders every second; what is being typed must survive that.
+    await page.waitForTimeout(1_200);
+    assert.equal(await page.getByLabel('Event', { exact: true }).inputValue(), 'Live Ping');
     await page.getByLabel('Event', { exact: true }).press('Enter');
     await page.waitForFunction(() => {
       const rows = document.querySelectorAll('[data-testid="live-feed"] tbody tr');

@@ -106,6 +106,35 @@ export function Loading({ when }: { when: boolean }) {
   ) : null;
 }
 
+interface DraftInputProps {
+  value: string;
+  onCommit: (value: string) => void;
+  id?: string;
+  list?: string | undefined;
+  placeholder?: string;
+  'aria-label'?: string;
+}
+
+/**
+ * A text input that owns what is being typed and hands it over on change (blur, Enter). Views re-render
+ * every second (live) or when a query answers; a plain controlled input would then reset unsaved typing.
+ */
+export function DraftInput({ value, onCommit, ...rest }: DraftInputProps) {
+  const [draft, setDraft] = useState(value);
+  useEffect(() => setDraft(value), [value]);
+  return (
+    <input
+      type="text"
+      {...rest}
+      value={draft}
+      onInput={(e) => setDraft(e.currentTarget.value)}
+      onChange={(e) => {
+        if (e.currentTarget.value !== value) onCommit(e.currentTarget.value);
+      }}
+    />
+  );
+}
+
 /** A labelled form control: the label is a real <label for>, so clicking it and screen readers work. */
 export function Field(props: { label: string; children: (id: string) => ComponentChildren; class?: string }) {
   const id = useId();
@@ -299,13 +328,11 @@ export function FiltersEditor({
       <legend>Filters</legend>
       {draft.map((f, i) => (
         <div class="filter-row" key={i}>
-          <input
+          <DraftInput
             aria-label={`${name} ${i + 1} property`}
             placeholder="property, e.g. plan"
             value={f.property}
-            onChange={(e) =>
-              commit(draft.map((d, j) => (j === i ? { ...d, property: e.currentTarget.value } : d)))
-            }
+            onCommit={(value) => commit(draft.map((d, j) => (j === i ? { ...d, property: value } : d)))}
           />
           <select
             aria-label={`${name} ${i + 1} operator`}
@@ -331,16 +358,12 @@ export function FiltersEditor({
             ))}
           </select>
           {f.operator !== 'is_set' && f.operator !== 'is_not_set' && (
-            <input
+            <DraftInput
               aria-label={`${name} ${i + 1} value`}
               placeholder="value"
               value={valueText(f.value)}
-              onChange={(e) =>
-                commit(
-                  draft.map((d, j) =>
-                    j === i ? { ...d, value: parseValue(d.operator, e.currentTarget.value) } : d,
-                  ),
-                )
+              onCommit={(value) =>
+                commit(draft.map((d, j) => (j === i ? { ...d, value: parseValue(d.operator, value) } : d)))
               }
             />
           )}

@@ -1,7 +1,16 @@
 import { useEffect, useMemo, useRef, useState } from 'preact/hooks';
 import { sqlString } from '../api.ts';
 import { Chart } from '../chart.tsx';
-import { Card, ErrorNote, EventNamesList, Field, markFirstData, Stat, useApi } from '../components.tsx';
+import {
+  Card,
+  DraftInput,
+  ErrorNote,
+  EventNamesList,
+  Field,
+  markFirstData,
+  Stat,
+  useApi,
+} from '../components.tsx';
 import { setParams } from '../route.ts';
 import { formatNumber } from '../time.ts';
 
@@ -221,12 +230,12 @@ export function Live({ params }: { params: URLSearchParams }) {
           <Field label="Event">
             {(id) => (
               <>
-                <input
+                <DraftInput
                   id={id}
                   list="live-event-names"
                   placeholder="any event"
                   value={eventFilter}
-                  onChange={(e) => setParams({ event: e.currentTarget.value })}
+                  onCommit={(value) => setParams({ event: value })}
                 />
                 <EventNamesList id="live-event-names" />
               </>

@@ -1,6 +1,7 @@
 import { useEffect } from 'preact/hooks';
 import {
   Card,
+  DraftInput,
   ErrorNote,
   EventNamesList,
   Field,
@@ -71,11 +72,11 @@ export function Paths({ params, scope }: { params: URLSearchParams; scope: Insig
           <Field label={kind === 'pages' ? 'Page path' : 'Event'}>
             {(id) => (
               <>
-                <input
+                <DraftInput
                   id={id}
                   list={kind === 'events' ? 'paths-events' : undefined}
                   value={anchor}
-                  onChange={(e) => setParams({ anchor: e.currentTarget.value }, 'push')}
+                  onCommit={(value) => setParams({ anchor: value }, 'push')}
                 />
                 {kind === 'events' && <EventNamesList id="paths-events" />}
               </>

@@ -1,6 +1,7 @@
 import { useEffect } from 'preact/hooks';
 import {
   Card,
+  DraftInput,
   ErrorNote,
   EventNamesList,
   Field,
@@ -46,21 +47,21 @@ export function Retention({ params, scope }: { params: URLSearchParams; scope: I
           <EventNamesList id="retention-events" />
           <Field label="Cohort: first time doing">
             {(id) => (
-              <input
+              <DraftInput
                 id={id}
                 list="retention-events"
                 value={startEvent}
-                onChange={(e) => setParams({ start: e.currentTarget.value }, 'push')}
+                onCommit={(value) => setParams({ start: value }, 'push')}
               />
             )}
           </Field>
           <Field label="Came back to do">
             {(id) => (
-              <input
+              <DraftInput
                 id={id}
                 list="retention-events"
                 value={returnEvent}
-                onChange={(e) => setParams({ return: e.currentTarget.value }, 'push')}
+                onCommit={(value) => setParams({ return: value }, 'push')}
               />
             )}
           </Field>

@@ -2,6 +2,7 @@ import { useEffect, useMemo } from 'preact/hooks';
 import { Chart, PALETTE } from '../chart.tsx';
 import {
   Card,
+  DraftInput,
   ErrorNote,
   EventNamesList,
   Field,
@@ -77,11 +78,11 @@ export function Trends({ params, scope }: { params: URLSearchParams; scope: Insi
           <Field label="Event">
             {(id) => (
               <>
-                <input
+                <DraftInput
                   id={id}
                   list="trend-events"
                   value={event}
-                  onChange={(e) => setParams({ event: e.currentTarget.value }, 'push')}
+                  onCommit={(value) => setParams({ event: value }, 'push')}
                 />
                 <EventNamesList id="trend-events" />
               </>
@@ -105,11 +106,11 @@ export function Trends({ params, scope }: { params: URLSearchParams; scope: Insi
           {needsProperty && (
             <Field label="Numeric property">
               {(id) => (
-                <input
+                <DraftInput
                   id={id}
                   placeholder="e.g. amount"
                   value={property}
-                  onChange={(e) => setParams({ property: e.currentTarget.value }, 'push')}
+                  onCommit={(value) => setParams({ property: value }, 'push')}
                 />
               )}
             </Field>
@@ -131,11 +132,11 @@ export function Trends({ params, scope }: { params: URLSearchParams; scope: Insi
           </Field>
           <Field label="Breakdown by">
             {(id) => (
-              <input
+              <DraftInput
                 id={id}
                 placeholder="property, e.g. plan"
                 value={breakdown}
-                onChange={(e) => setParams({ breakdown: e.currentTarget.value }, 'push')}
+                onCommit={(value) => setParams({ breakdown: value }, 'push')}
               />
             )}
           </Field>
