@@ -3,6 +3,7 @@ import { registerDeadLetters } from './commands/dead-letters.ts';
 import { registerErase } from './commands/erase.ts';
 import { registerExport } from './commands/export.ts';
 import { registerQuery } from './commands/query.ts';
+import { registerReplay } from './commands/replay.ts';
 import { registerSql } from './commands/sql.ts';
 import { registerStart } from './commands/start.ts';
 
@@ -17,5 +18,6 @@ export function buildProgram(): Command {
   registerSql(program);
   registerExport(program);
   registerErase(program);
+  registerReplay(program);
   return program;
 }

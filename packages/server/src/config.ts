@@ -15,6 +15,8 @@ export interface TracklaneConfig {
   retentionMs?: number | undefined;
   /** Write each closed UTC day of raw events as Parquet under this directory. Undefined: off. */
   exportDir?: string | undefined;
+  /** Run the built-in stream pipelines (counts per minute, unique users, sessions, profiles). Default on. */
+  pipelines?: boolean;
   /** Serve the instrumented demo site at /demo/. */
   demo?: boolean;
   /** Ingestion tuning (limits, privacy, dedup, CORS, tracking plans); unset fields take the defaults. */

@@ -5,7 +5,7 @@ import type { Erasure, Store } from '@tracklane/storage';
  * these first, so replaying `events` cannot bring an erased person back. */
 export const ERASURES_TOPIC = 'erasures';
 
-interface ErasureRecord {
+export interface ErasureRecord {
   userId: string;
   ids: string[];
   at: number;
@@ -22,26 +22,32 @@ export async function eraseUser(log: Log, store: Store, userId: string): Promise
   return erasure;
 }
 
-/** Re-applies every recorded erasure to `store` (idempotent); run before the storage writer starts.
- * Returns every erased id. */
-export async function applyRecordedErasures(log: Log, store: Store): Promise<Set<string>> {
+/** Every erasure recorded in the log, oldest first. */
+export async function readRecordedErasures(log: Log): Promise<ErasureRecord[]> {
   await log.ensureTopic(ERASURES_TOPIC, { partitions: 1 });
-  const known = await store.query('SELECT distinct_id FROM tombstones', { maxRows: 10_000_000 });
-  const tombstoned = new Set(known.rows.map((row) => String(row[0])));
-  const erased = new Set<string>();
+  const erasures: ErasureRecord[] = [];
   for (const { partition, start, end } of await log.offsets(ERASURES_TOPIC)) {
     for (let offset = start; offset < end; ) {
       const records = await log.read(ERASURES_TOPIC, partition, offset, { maxRecords: 1_000 });
       if (records.length === 0) break;
-      for (const record of records) {
-        const erasure = JSON.parse(record.value.toString('utf8')) as ErasureRecord;
-        erased.add(erasure.userId);
-        for (const id of erasure.ids) erased.add(id);
-        if (erasure.ids.every((id) => tombstoned.has(id)) && tombstoned.has(erasure.userId)) continue;
-        await store.eraseUser(erasure.userId, erasure.ids);
-      }
+      for (const record of records) erasures.push(JSON.parse(record.value.toString('utf8')) as ErasureRecord);
       offset = records[records.length - 1]!.offset + 1;
     }
+  }
+  return erasures;
+}
+
+/** Re-applies every recorded erasure to `store` (idempotent); run before the storage writer starts.
+ * Returns every erased id. */
+export async function applyRecordedErasures(log: Log, store: Store): Promise<Set<string>> {
+  const known = await store.query('SELECT distinct_id FROM tombstones', { maxRows: 10_000_000 });
+  const tombstoned = new Set(known.rows.map((row) => String(row[0])));
+  const erased = new Set<string>();
+  for (const erasure of await readRecordedErasures(log)) {
+    erased.add(erasure.userId);
+    for (const id of erasure.ids) erased.add(id);
+    if (erasure.ids.every((id) => tombstoned.has(id)) && tombstoned.has(erasure.userId)) continue;
+    await store.eraseUser(erasure.userId, erasure.ids);
   }
   return erased;
 }

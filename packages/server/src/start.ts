@@ -11,6 +11,7 @@ import {
 } from '@tracklane/collector';
 import { EmbeddedLog, type Log } from '@tracklane/log';
 import { DuckDbStore, type Store } from '@tracklane/storage';
+import { BUILTIN_GROUP, type RunningPipelines, startBuiltinPipelines } from '@tracklane/stream';
 import { pino } from 'pino';
 import type { TracklaneConfig } from './config.ts';
 import { scheduleDailyExport } from './daily-export.ts';
@@ -56,6 +57,7 @@ export async function startTracklane(config: TracklaneConfig): Promise<RunningTr
   let writer: StorageWriter | undefined;
   let collector: Collector | undefined;
   let deadLetterWriter: DeadLetterWriter | undefined;
+  let pipelines: RunningPipelines | undefined;
   const live = new LiveEvents();
   const latency = new EndToEndLatency();
   const sources = new SourceRegistry(keys.sources);
@@ -76,7 +78,16 @@ export async function startTracklane(config: TracklaneConfig): Promise<RunningTr
       live.publish(events);
     });
     deadLetterWriter = await startDeadLetterWriter(log, store, logger);
+    if (config.pipelines !== false) {
+      pipelines = await startBuiltinPipelines({
+        log,
+        store,
+        dataDir,
+        logger: logger.child({ component: 'stream' }),
+      });
+    }
   } catch (err) {
+    await pipelines?.stop();
     await deadLetterWriter?.stop();
     await writer?.stop();
     await collector?.close();
@@ -88,6 +99,7 @@ export async function startTracklane(config: TracklaneConfig): Promise<RunningTr
   const activeWriter = writer;
   const activeCollector = collector;
   const activeDeadLetterWriter = deadLetterWriter;
+  const activePipelines = pipelines;
 
   let state: 'ready' | 'stopping' = 'ready';
   const app = buildApp(logger, MAX_BATCH_BYTES);
@@ -112,10 +124,11 @@ export async function startTracklane(config: TracklaneConfig): Promise<RunningTr
     {
       log,
       collector: activeCollector.context,
-      // The groups `start` runs; a stream engine's group would be listed here when it runs in-process.
+      // The consumer groups `start` runs, whose lag the dashboard shows.
       groups: [
         { group: STORAGE_GROUP, topic: EVENTS_TOPIC },
         { group: DEAD_LETTER_GROUP, topic: DEAD_LETTER_TOPIC },
+        ...(activePipelines === undefined ? [] : [{ group: BUILTIN_GROUP, topic: EVENTS_TOPIC }]),
       ],
       latency,
       databasePath,
@@ -135,6 +148,7 @@ export async function startTracklane(config: TracklaneConfig): Promise<RunningTr
   try {
     await app.listen({ port: config.port, host: config.host });
   } catch (err) {
+    await activePipelines?.stop();
     await activeDeadLetterWriter.stop();
     await activeCollector.close();
     await activeWriter.stop();
@@ -160,6 +174,7 @@ export async function startTracklane(config: TracklaneConfig): Promise<RunningTr
         // with what it had in hand, then the log and the store flushed and closed.
         await app.close();
         await activeCollector.close();
+        await activePipelines?.stop();
         await activeDeadLetterWriter.stop();
         await activeWriter.stop();
         await log.close();

@@ -51,6 +51,7 @@ export function registerStart(program: Command): void {
         .argParser(parseDuration),
     )
     .addOption(new Option('--demo', 'serve an instrumented demo site at /demo/').env('TRACKLANE_DEMO'))
+    .addOption(new Option('--no-pipelines', 'do not run the built-in stream pipelines'))
     .addOption(
       new Option(
         '--export-dir <dir>',
@@ -69,6 +70,7 @@ export function registerStart(program: Command): void {
         retention?: number;
         exportDir?: string;
         demo?: boolean;
+        pipelines: boolean;
       } & CollectorFlags,
     ) => {
       const running = await startTracklane({
@@ -81,6 +83,7 @@ export function registerStart(program: Command): void {
         logLevel: options.logLevel,
         retentionMs: options.retention,
         demo: options.demo === true,
+        pipelines: options.pipelines,
         exportDir: options.exportDir,
         collector: collectorConfigFrom(options),
       });
