@@ -83,7 +83,7 @@ describe('user agent and bots', () => {
   it('parses context.userAgent into browser, os and device', () => {
     const e = event({ context: { userAgent: SAFARI } });
     makeUserAgentStep()(e, facts());
-    const ua = (e.context?.tracklane as { ua: Record<string, Record<string, string>> }).ua;
+    const ua = (e.context!.tracklane as { ua: Record<string, Record<string, string>> }).ua;
     assert.deepEqual(ua.browser, { name: 'Mobile Safari', version: '17.0' });
     assert.equal(ua.os!.name, 'iOS');
     assert.equal(ua.device!.type, 'mobile');
@@ -93,7 +93,7 @@ describe('user agent and bots', () => {
       context: { userAgent: 'Mozilla/5.0 (compatible; Googlebot/2.1; +http://www.google.com/bot.html)' },
     });
     flagBots(bot);
-    assert.equal((bot.context?.tracklane as { bot: boolean }).bot, true);
+    assert.equal((bot.context!.tracklane as { bot: boolean }).bot, true);
     const human = event({ context: { userAgent: SAFARI } });
     flagBots(human);
     assert.equal(human.context?.tracklane, undefined);
@@ -149,7 +149,7 @@ describe('geo-IP from a MaxMind-format database', () => {
     const step = makeGeoIpStep(await openGeoIp(path));
     const e = event();
     step(e, facts());
-    assert.deepEqual((e.context?.tracklane as { geo: unknown }).geo, {
+    assert.deepEqual((e.context!.tracklane as { geo: unknown }).geo, {
       country: 'NL',
       region: 'NH',
       city: 'Amsterdam',
