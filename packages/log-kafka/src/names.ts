@@ -1,19 +1,7 @@
 import { TracklaneError } from '@tracklane/core';
 
-/**
- * The same names the embedded log accepts (a subset of Kafka's legal topic names), so a deployment can move
- * between logs without renaming.
- */
-const NAME = /^[A-Za-z0-9._-]{1,200}$/;
-
-export function validateName(kind: 'topic' | 'group', name: unknown): asserts name is string {
-  if (typeof name !== 'string' || !NAME.test(name) || name.includes('..') || name === '.') {
-    throw new TracklaneError(
-      'E_BAD_ARGUMENT',
-      `invalid ${kind} name ${JSON.stringify(name)}: use 1-200 characters from A-Z a-z 0-9 . _ - (no "..")`,
-    );
-  }
-}
+// One rule for names across every Log, kept in @tracklane/log.
+export { validateName } from '@tracklane/log';
 
 const NAMESPACE = /^[A-Za-z0-9_-]{1,32}$/;
 

@@ -1,16 +1,7 @@
 import { TracklaneError } from '@tracklane/core';
 
-const NAME = /^[A-Za-z0-9._-]{1,200}$/;
-
-/** The same names the embedded log accepts, so a deployment can move between logs without renaming. */
-export function validateName(kind: 'topic' | 'group', name: unknown): asserts name is string {
-  if (typeof name !== 'string' || !NAME.test(name) || name.includes('..') || name === '.') {
-    throw new TracklaneError(
-      'E_BAD_ARGUMENT',
-      `invalid ${kind} name ${JSON.stringify(name)}: use 1-200 characters from A-Z a-z 0-9 . _ - (no "..")`,
-    );
-  }
-}
+// One rule for names across every Log, kept in @tracklane/log.
+export { validateName } from '@tracklane/log';
 
 const NAMESPACE = /^[A-Za-z0-9_-]{1,32}$/;
 

@@ -1,3 +1,4 @@
+export { assignRoundRobin } from './assign-round-robin.ts';
 export { EmbeddedLog, type EmbeddedLogOptions } from './embedded/embedded-log.ts';
 export type {
   AppendAck,
@@ -16,4 +17,5 @@ export type {
   TopicPartition,
   TopicPartitionOffset,
 } from './log.ts';
+export { validateName } from './names.ts';
 export { partitionForKey } from './partitioner.ts';

@@ -81,7 +81,7 @@ describe('Tracklane (node) against a rate-limited and a stopped `tracklane start
       maxRetries: 1_000,
       onDrop: (events, reason) => {
         if (reason === 'queue-full')
-          for (const e of events) dropped.push((e as { properties: { i: number } }).properties.i);
+          for (const e of events) dropped.push((e as unknown as { properties: { i: number } }).properties.i);
       },
       warn: () => {},
     });

@@ -14,10 +14,11 @@ import type {
   TopicDescription,
   TopicPartitionOffset,
 } from '../log.ts';
+import { validateName } from '../names.ts';
 import { partitionForKey } from '../partitioner.ts';
 import { BufferPool } from './buffer-pool.ts';
 import { type ConsumerHost, EmbeddedConsumer } from './consumer.ts';
-import { fsyncDir, validateName, writeFileAtomic } from './fs-util.ts';
+import { fsyncDir, writeFileAtomic } from './fs-util.ts';
 import { GroupCoordinator } from './group-coordinator.ts';
 import { DirLock } from './lock.ts';
 import { OffsetStore } from './offset-store.ts';

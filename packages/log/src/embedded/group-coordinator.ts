@@ -1,3 +1,4 @@
+import { assignRoundRobin } from '../assign-round-robin.ts';
 import type { TopicPartition } from '../log.ts';
 
 /** What the coordinator needs from a member. */
@@ -7,33 +8,6 @@ export interface GroupMember {
   readonly topics: readonly string[];
   /** Receives the member's new partitions after every rebalance of its group. */
   assign(partitions: TopicPartition[]): void;
-}
-
-/**
- * Round-robin assignment (Kafka's RoundRobinAssignor): walk every partition of every subscribed topic in
- * (topic, partition) order and hand each to the next member, in join order, that subscribes to its topic.
- */
-export function assignRoundRobin(
-  members: readonly GroupMember[],
-  partitionCount: (topic: string) => number,
-): TopicPartition[][] {
-  const result: TopicPartition[][] = members.map(() => []);
-  const topics = [...new Set(members.flatMap((m) => m.topics))].sort();
-  let next = 0;
-  for (const topic of topics) {
-    const count = partitionCount(topic);
-    for (let partition = 0; partition < count; partition++) {
-      for (let tried = 0; tried < members.length; tried++) {
-        const i = (next + tried) % members.length;
-        if (members[i]!.topics.includes(topic)) {
-          result[i]!.push({ topic, partition });
-          next = i + 1;
-          break;
-        }
-      }
-    }
-  }
-  return result;
 }
 
 /**
