@@ -271,3 +271,5 @@ export function runStoreConformance(name: string, factory: () => Promise<StoreFi
     });
   });
 }
+
+export { runSameAnswers, type SameAnswersDataset } from './same-answers.ts';

@@ -1,9 +1,8 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
 import type { TrackedEvent } from '@tracklane/core';
-import { DuckDbStore, type Store } from '@tracklane/storage';
-// The analytics package's hand-checked world (not exported by it; a test-only import by path).
-import { PEOPLE } from '../../analytics/test/dataset.ts';
+import { DuckDbStore } from '../duckdb/duckdb-store.ts';
+import type { Store } from '../store.ts';
 
 /**
  * The same raw-event questions asked of DuckDB and of another store holding the same data must get the
@@ -45,18 +44,29 @@ const LETTERS = [
   },
 ];
 
-async function load(store: Store): Promise<void> {
+/** The data both stores get, and the person the erasure test removes (by user id and one anonymous id). */
+export interface SameAnswersDataset {
+  events: readonly TrackedEvent[];
+  erase: { userId: string; anonymousId: string };
+}
+
+async function load(store: Store, events: readonly TrackedEvent[]): Promise<void> {
   // In two batches, the second repeating the first: dedup is part of what is compared.
-  const half = Math.ceil(PEOPLE.length / 2);
-  await store.insertEvents(PEOPLE.slice(0, half) as TrackedEvent[]);
-  await store.insertEvents(PEOPLE as TrackedEvent[]);
+  const half = Math.ceil(events.length / 2);
+  await store.insertEvents(events.slice(0, half));
+  await store.insertEvents([...events]);
   await store.insertDeadLetters(LETTERS);
   await store.insertDeadLetters(LETTERS.slice(0, 1));
 }
 
+/**
+ * Runs the same questions against DuckDB and against another Store loaded with the same dataset, and
+ * expects equal answers. Exported for every Store implementation beside the conformance suite.
+ */
 export function runSameAnswers(
   name: string,
   open: () => Promise<{ store: Store; close(): Promise<void> }>,
+  dataset: SameAnswersDataset,
 ): void {
   describe(`${name} answers like DuckDB on the analytics dataset`, () => {
     let duck: Store;
@@ -64,8 +74,8 @@ export function runSameAnswers(
     before(async () => {
       duck = await DuckDbStore.open(':memory:');
       other = await open();
-      await load(duck);
-      await load(other.store);
+      await load(duck, dataset.events);
+      await load(other.store, dataset.events);
     });
     after(async () => {
       await duck?.close();
@@ -82,22 +92,24 @@ export function runSameAnswers(
     }
 
     it('erases a person the same way', async () => {
-      const expected = await duck.eraseUser('alice');
-      const actual = await other.store.eraseUser('alice');
+      const expected = await duck.eraseUser(dataset.erase.userId);
+      const actual = await other.store.eraseUser(dataset.erase.userId);
       assert.deepEqual(
         { ids: actual.ids, events: actual.eventsDeleted },
         { ids: expected.ids, events: expected.eventsDeleted },
       );
       assert.equal(actual.derivedRowsDeleted, expected.derivedRowsDeleted);
-      for (const sql of [
-        "SELECT count(*) FROM events WHERE user_id = 'alice' OR anonymous_id = 'a-anon'",
-        QUESTIONS['counts by event and day']!,
-        QUESTIONS['dead letters by stage']!,
-      ]) {
+      const left = 'SELECT count(*) FROM events WHERE user_id = $1 OR anonymous_id = $2';
+      const params = [dataset.erase.userId, dataset.erase.anonymousId];
+      assert.deepEqual(
+        (await other.store.query(left, { params })).rows,
+        (await duck.query(left, { params })).rows,
+      );
+      for (const sql of [QUESTIONS['counts by event and day']!, QUESTIONS['dead letters by stage']!]) {
         assert.deepEqual((await other.store.query(sql)).rows, (await duck.query(sql)).rows, sql);
       }
-      await duck.insertEvents(PEOPLE as TrackedEvent[]);
-      await other.store.insertEvents(PEOPLE as TrackedEvent[]);
+      await duck.insertEvents([...dataset.events]);
+      await other.store.insertEvents([...dataset.events]);
       const sql = QUESTIONS['events per stitched person']!;
       assert.deepEqual(
         (await other.store.query(sql)).rows,
