@@ -1,8 +1,7 @@
 import { join } from 'node:path';
 import { DuckDBInstance } from '@duckdb/node-api';
 import { builtDashboard } from '@tracklane/dashboard';
-import { startTracklaneProcess } from '@tracklane/test-utils';
-import { chromium } from 'playwright-core';
+import { launchChromium, startTracklaneProcess } from '@tracklane/test-utils';
 import type { BenchContext, BenchResult, Workload } from '../result.ts';
 import { generate } from './analytics-queries.ts';
 
@@ -38,19 +37,7 @@ const workload: Workload = {
     instance.closeSync();
 
     const server = await startTracklaneProcess({ dataDir, apiKey: API_KEY });
-    const browser = await chromium.launch({
-      executablePath: '/usr/bin/chromium',
-      args: [
-        '--headless',
-        '--no-sandbox',
-        '--disable-gpu',
-        '--disable-quic',
-        '--no-first-run',
-        '--disable-background-networking',
-        '--disable-component-update',
-        '--disable-sync',
-      ],
-    });
+    const browser = await launchChromium();
     const end = Math.ceil(Date.now() / 60_000) * 60_000;
     const trends = {
       event: 'Viewed Product',

@@ -1,23 +1,22 @@
 import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
-import { existsSync, mkdirSync } from 'node:fs';
+import { mkdirSync } from 'node:fs';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { fileURLToPath } from 'node:url';
 import {
+  chromiumMissing,
+  launchChromium,
   makeTempDir,
   startTracklaneProcess,
   type TempDir,
   type TracklaneProcess,
   waitFor,
 } from '@tracklane/test-utils';
-import { type Browser, type BrowserContext, chromium, type Page } from 'playwright-core';
+import type { Browser, BrowserContext, Page } from 'playwright-core';
 import { builtDashboard } from '../src/index.ts';
 
-const CHROMIUM = '/usr/bin/chromium';
-const skip = existsSync(CHROMIUM)
-  ? false
-  : `${CHROMIUM} not found: install Debian's chromium (apt-get install -y chromium) to run the dashboard tests`;
+const skip = chromiumMissing('the dashboard tests');
 const REPO = fileURLToPath(new URL('../../..', import.meta.url));
 const SCREENSHOTS = join(REPO, 'test-results', 'dashboard');
 
@@ -49,19 +48,7 @@ describe('dashboard in headless Chromium against a running Tracklane', { skip },
       apiKey: 'ak_dash',
     });
     await seed();
-    browser = await chromium.launch({
-      executablePath: CHROMIUM,
-      args: [
-        '--headless',
-        '--no-sandbox',
-        '--disable-gpu',
-        '--disable-quic',
-        '--no-first-run',
-        '--disable-background-networking',
-        '--disable-component-update',
-        '--disable-sync',
-      ],
-    });
+    browser = await launchChromium();
   });
 
   after(async () => {

@@ -1,22 +1,20 @@
 import assert from 'node:assert/strict';
-import { existsSync } from 'node:fs';
 import { after, before, describe, it } from 'node:test';
 import { demoAssets } from '@tracklane/demo';
 import {
+  chromiumMissing,
   freePort,
+  launchChromium,
   makeTempDir,
   type TempDir,
   type TracklaneService,
   tracklaneService,
   waitFor,
 } from '@tracklane/test-utils';
-import { type Browser, type BrowserContext, chromium, type Page } from 'playwright-core';
+import type { Browser, BrowserContext, Page } from 'playwright-core';
 import { staticSite } from './static-site.ts';
 
-const CHROMIUM = '/usr/bin/chromium';
-const skip = existsSync(CHROMIUM)
-  ? false
-  : `${CHROMIUM} not found: install Debian's chromium (apt-get install -y chromium) to run the browser E2E tests`;
+const skip = chromiumMissing('the browser E2E tests');
 
 interface Row {
   message_id: string;
@@ -55,19 +53,7 @@ describe('browser SDK in headless Chromium against a running Tracklane', { skip 
     const [{ dir }] = await Promise.all([demoAssets(), tracklane.start()]);
     config.current.host = tracklane.url;
     site = await staticSite(dir, config);
-    browser = await chromium.launch({
-      executablePath: CHROMIUM,
-      args: [
-        '--headless',
-        '--no-sandbox',
-        '--disable-gpu',
-        '--disable-quic',
-        '--no-first-run',
-        '--disable-background-networking',
-        '--disable-component-update',
-        '--disable-sync',
-      ],
-    });
+    browser = await launchChromium();
   });
 
   after(async () => {

@@ -1,3 +1,4 @@
+export { CHROMIUM_PATH, chromiumMissing, launchChromium } from './chromium.ts';
 export { freePort } from './free-port.ts';
 export { makeTempDir, type TempDir } from './temp-dir.ts';
 export {
