@@ -7,12 +7,10 @@
 import { type ChildProcess, execSync, spawn } from 'node:child_process';
 import { writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
-import { fileURLToPath } from 'node:url';
-import { freePort, waitFor } from '@tracklane/test-utils';
+import { freePort, startTracklaneProcess, waitFor } from '@tracklane/test-utils';
 import autocannon from 'autocannon';
 import type { BenchContext, BenchResult, Workload } from '../result.ts';
 
-const BIN = fileURLToPath(new URL('../../packages/cli/src/bin.ts', import.meta.url));
 const WRITE_KEY = 'wk_bench';
 const AUTH = `Basic ${Buffer.from(`${WRITE_KEY}:`).toString('base64')}`;
 const BATCH = 50;
@@ -108,38 +106,6 @@ async function startBareNode(): Promise<{ url: string; child: ChildProcess }> {
   return { url, child };
 }
 
-async function startTracklane(dataDir: string): Promise<{ url: string; child: ChildProcess }> {
-  const port = await freePort();
-  const child = spawn(
-    process.execPath,
-    [
-      '--import',
-      'tsx',
-      BIN,
-      'start',
-      '--port',
-      String(port),
-      '--data-dir',
-      dataDir,
-      '--write-key',
-      WRITE_KEY,
-      '--log-level',
-      'warn',
-      '--rate-limit-key',
-      '0',
-      '--rate-limit-ip',
-      '0',
-    ],
-    { stdio: 'ignore' },
-  );
-  const url = `http://127.0.0.1:${port}`;
-  await waitFor(async () => (await fetch(`${url}/health`)).status === 200, {
-    timeoutMs: 30_000,
-    what: 'tracklane',
-  });
-  return { url, child };
-}
-
 const workload: Workload = {
   name: 'collector',
   description:
@@ -148,7 +114,12 @@ const workload: Workload = {
     const seconds = ctx.quick ? 3 : 10;
     const nginx = await startNginx(ctx.tmpDir);
     const bare = await startBareNode();
-    const tracklane = await startTracklane(join(ctx.tmpDir, 'data'));
+    // Rate limits off: the benchmark measures throughput, not the limiter.
+    const tracklane = await startTracklaneProcess({
+      dataDir: join(ctx.tmpDir, 'data'),
+      writeKey: WRITE_KEY,
+      extraArgs: ['--rate-limit-key', '0', '--rate-limit-ip', '0'],
+    });
     try {
       ctx.progress('nginx', 0, 6);
       const nginxSingle =
@@ -200,8 +171,7 @@ const workload: Workload = {
     } finally {
       nginx?.stop();
       bare.child.kill('SIGTERM');
-      tracklane.child.kill('SIGTERM');
-      await new Promise((resolve) => tracklane.child.once('exit', resolve));
+      await tracklane.stop();
     }
   },
 };
