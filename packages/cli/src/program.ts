@@ -6,6 +6,7 @@ import { registerQuery } from './commands/query.ts';
 import { registerReplay } from './commands/replay.ts';
 import { registerSql } from './commands/sql.ts';
 import { registerStart } from './commands/start.ts';
+import { registerRole } from './run-role.ts';
 
 export function buildProgram(): Command {
   const program = new Command('tracklane')
@@ -13,6 +14,9 @@ export function buildProgram(): Command {
     .version('0.1.0')
     .showHelpAfterError('(run with --help for usage)');
   registerStart(program);
+  registerRole(program, 'collector');
+  registerRole(program, 'processor');
+  registerRole(program, 'api');
   registerDeadLetters(program);
   registerQuery(program);
   registerSql(program);

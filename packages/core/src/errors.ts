@@ -23,7 +23,9 @@ export type ErrorCode =
   | 'E_BAD_ARGUMENT'
   | 'E_CONFIG'
   | 'E_RATE_LIMITED'
-  | 'E_OVERLOADED';
+  | 'E_OVERLOADED'
+  /** The route needs something this deployment does not have (e.g. DuckDB SQL on another store). */
+  | 'E_NOT_SUPPORTED';
 
 export interface FieldError {
   /** JSON pointer into the request body, e.g. `/batch/3/userId`. */

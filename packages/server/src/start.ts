@@ -3,21 +3,17 @@ import { join, resolve } from 'node:path';
 import {
   type Collector,
   collectorPlugin,
-  DEAD_LETTER_TOPIC,
   EVENTS_TOPIC,
   MAX_BATCH_BYTES,
   openCollector,
   SourceRegistry,
 } from '@tracklane/collector';
-import { EmbeddedLog, type Log } from '@tracklane/log';
-import { DuckDbStore, type Store } from '@tracklane/storage';
-import { BUILTIN_GROUP, type RunningPipelines, startBuiltinPipelines } from '@tracklane/stream';
+import type { Log } from '@tracklane/log';
+import type { Store } from '@tracklane/storage';
 import { pino } from 'pino';
 import type { TracklaneConfig } from './config.ts';
 import { scheduleDailyExport } from './daily-export.ts';
-import { DEAD_LETTER_GROUP, type DeadLetterWriter, startDeadLetterWriter } from './dead-letter-writer.ts';
 import { EndToEndLatency } from './end-to-end-latency.ts';
-import { applyRecordedErasures } from './erasure.ts';
 import { registerAnalyticsRoutes } from './http/analytics-routes.ts';
 import { makeApiKeyCheck } from './http/api-auth.ts';
 import { buildApp } from './http/build-app.ts';
@@ -31,8 +27,10 @@ import { registerSqlRoute } from './http/sql-route.ts';
 import { registerUsersRoute } from './http/users-route.ts';
 import { type ResolvedKeys, resolveKeys } from './keys.ts';
 import { LiveEvents } from './live-events.ts';
+import { openLog } from './open-log.ts';
+import { openStore } from './open-store.ts';
+import { type Processing, startProcessing } from './processing.ts';
 import { scheduleRetention } from './retention-schedule.ts';
-import { STORAGE_GROUP, type StorageWriter, startStorageWriter } from './storage-writer.ts';
 
 export interface RunningTracklane {
   url: string;
@@ -52,12 +50,10 @@ export async function startTracklane(config: TracklaneConfig): Promise<RunningTr
   await mkdir(dataDir, { recursive: true, mode: 0o700 });
   const keys = await resolveKeys(dataDir, { writeKeys: config.writeKeys, apiKey: config.apiKey });
 
-  const log: Log = await EmbeddedLog.open(join(dataDir, 'log'));
+  const log: Log = await openLog({ kind: 'embedded' }, dataDir);
   let store: Store | undefined;
-  let writer: StorageWriter | undefined;
   let collector: Collector | undefined;
-  let deadLetterWriter: DeadLetterWriter | undefined;
-  let pipelines: RunningPipelines | undefined;
+  let processing: Processing | undefined;
   const live = new LiveEvents();
   const latency = new EndToEndLatency();
   const sources = new SourceRegistry(keys.sources);
@@ -70,36 +66,29 @@ export async function startTracklane(config: TracklaneConfig): Promise<RunningTr
       stateDir: join(dataDir, 'collector'),
       options: config.collector,
     });
-    store = await DuckDbStore.open(databasePath);
-    // Tombstones first, so that events of erased people still in the log are skipped, even by a new store.
-    live.forget(await applyRecordedErasures(log, store));
-    writer = await startStorageWriter(log, store, logger, (events) => {
-      latency.record(events);
-      live.publish(events);
+    store = await openStore({ kind: 'duckdb', path: databasePath }, dataDir);
+    processing = await startProcessing({
+      log,
+      store,
+      logger,
+      dataDir,
+      pipelines: config.pipelines !== false,
+      onErased: (ids) => live.forget(ids),
+      onStored: (events) => {
+        latency.record(events);
+        live.publish(events);
+      },
     });
-    deadLetterWriter = await startDeadLetterWriter(log, store, logger);
-    if (config.pipelines !== false) {
-      pipelines = await startBuiltinPipelines({
-        log,
-        store,
-        dataDir,
-        logger: logger.child({ component: 'stream' }),
-      });
-    }
   } catch (err) {
-    await pipelines?.stop();
-    await deadLetterWriter?.stop();
-    await writer?.stop();
     await collector?.close();
     await store?.close();
     await log.close();
     throw err;
   }
   const activeStore = store;
-  const activeWriter = writer;
+  const activeProcessing = processing;
+  const activeWriter = processing.writer;
   const activeCollector = collector;
-  const activeDeadLetterWriter = deadLetterWriter;
-  const activePipelines = pipelines;
 
   let state: 'ready' | 'stopping' = 'ready';
   const app = buildApp(logger, MAX_BATCH_BYTES);
@@ -125,11 +114,7 @@ export async function startTracklane(config: TracklaneConfig): Promise<RunningTr
       log,
       collector: activeCollector.context,
       // The consumer groups `start` runs, whose lag the dashboard shows.
-      groups: [
-        { group: STORAGE_GROUP, topic: EVENTS_TOPIC },
-        { group: DEAD_LETTER_GROUP, topic: DEAD_LETTER_TOPIC },
-        ...(activePipelines === undefined ? [] : [{ group: BUILTIN_GROUP, topic: EVENTS_TOPIC }]),
-      ],
+      groups: activeProcessing.groups,
       latency,
       databasePath,
       eventsStored: () => activeWriter.written,
@@ -148,10 +133,8 @@ export async function startTracklane(config: TracklaneConfig): Promise<RunningTr
   try {
     await app.listen({ port: config.port, host: config.host });
   } catch (err) {
-    await activePipelines?.stop();
-    await activeDeadLetterWriter.stop();
     await activeCollector.close();
-    await activeWriter.stop();
+    await activeProcessing.stop();
     await activeStore.close();
     await log.close();
     throw err;
@@ -174,9 +157,7 @@ export async function startTracklane(config: TracklaneConfig): Promise<RunningTr
         // with what it had in hand, then the log and the store flushed and closed.
         await app.close();
         await activeCollector.close();
-        await activePipelines?.stop();
-        await activeDeadLetterWriter.stop();
-        await activeWriter.stop();
+        await activeProcessing.stop();
         await log.close();
         await activeStore.close();
         logger.flush();

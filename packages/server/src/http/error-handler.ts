@@ -24,6 +24,7 @@ const STATUS: Record<ErrorCode, number> = {
   E_CONFIG: 500,
   E_RATE_LIMITED: 429,
   E_OVERLOADED: 503,
+  E_NOT_SUPPORTED: 501,
 };
 
 const CLIENT_ERROR_CODES: Record<number, string> = {
