@@ -1,3 +1,4 @@
+import { isTracklaneError } from '@tracklane/core';
 import type { Log } from '@tracklane/log';
 import type { Erasure, Store } from '@tracklane/storage';
 
@@ -40,8 +41,15 @@ export async function readRecordedErasures(log: Log): Promise<ErasureRecord[]> {
 /** Re-applies every recorded erasure to `store` (idempotent); run before the storage writer starts.
  * Returns every erased id. */
 export async function applyRecordedErasures(log: Log, store: Store): Promise<Set<string>> {
-  const known = await store.query('SELECT distinct_id FROM tombstones', { maxRows: 10_000_000 });
-  const tombstoned = new Set(known.rows.map((row) => String(row[0])));
+  const tombstoned = new Set<string>();
+  try {
+    const known = await store.query('SELECT distinct_id FROM tombstones', { maxRows: 10_000_000 });
+    for (const row of known.rows) tombstoned.add(String(row[0]));
+  } catch (err) {
+    // PostgreSQL's read-only query role is not granted the tombstones (they name erased people); then
+    // every recorded erasure is applied again, which eraseUser makes harmless.
+    if (!isTracklaneError(err) || err.code !== 'E_READ_ONLY_SQL') throw err;
+  }
   const erased = new Set<string>();
   for (const erasure of await readRecordedErasures(log)) {
     erased.add(erasure.userId);

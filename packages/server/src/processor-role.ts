@@ -1,4 +1,4 @@
-import { EVENTS_TOPIC } from '@tracklane/collector';
+import { DEAD_LETTER_TOPIC, EVENTS_TOPIC } from '@tracklane/collector';
 import type { Store } from '@tracklane/storage';
 import type { FastifyInstance } from 'fastify';
 import type { DeploymentConfig } from './deployment-config.ts';
@@ -22,7 +22,9 @@ export async function startProcessorRole(config: DeploymentConfig): Promise<Runn
   let url: string | undefined;
   let state: 'ready' | 'stopping' = 'ready';
   try {
+    // A processor may start before any collector; the topics it reads are the ones collectors create.
     await log.ensureTopic(EVENTS_TOPIC, { partitions: config.eventPartitions });
+    await log.ensureTopic(DEAD_LETTER_TOPIC, { partitions: 1 });
     store = await openStore(config.store, dataDir);
     processing = await startProcessing({
       log,

@@ -1,5 +1,6 @@
 export { CHROMIUM_PATH, chromiumMissing, launchChromium } from './chromium.ts';
 export { freePort } from './free-port.ts';
+export { type RoleProcess, startRoleProcess } from './role-process.ts';
 export { makeTempDir, type TempDir } from './temp-dir.ts';
 export {
   type StartOptions,
