@@ -1,6 +1,6 @@
 import { type Static, Type } from '@sinclair/typebox';
 import type { Store } from '@tracklane/storage';
-import { IDENTITY_JOIN, PERSON_KEY, QueryBuilder } from './query-builder.ts';
+import { HASHED_IDENTITY_JOIN, HASHED_PERSON_KEY, QueryBuilder } from './query-builder.ts';
 import { EventName, Filters, PropertyName, TimeRange, validateRequest } from './request-schema.ts';
 
 const StepSchema = Type.Object(
@@ -85,8 +85,8 @@ export function buildFunnel(request: FunnelRequest): { sql: string; params: Quer
       .join(', ');
     starts = `
       ev AS (
-        SELECT ${PERSON_KEY} AS person_id, e.timestamp AS ts, e.message_id, ${breakdown} AS breakdown, ${flags}
-        FROM events e ${IDENTITY_JOIN} WHERE ${range} AND ${global}
+        SELECT ${HASHED_PERSON_KEY} AS person_id, e.timestamp AS ts, e.message_id, ${breakdown} AS breakdown, ${flags}
+        FROM events e ${HASHED_IDENTITY_JOIN} WHERE ${range} AND ${global}
       ),
       chain AS (
         SELECT * FROM (
@@ -101,48 +101,72 @@ export function buildFunnel(request: FunnelRequest): { sql: string; params: Quer
     const stepTables = matches
       .map((_, k) => `s${k} AS (SELECT person_id, ts, breakdown FROM ev WHERE m${k})`)
       .join(',\n');
-    let joins: string;
     if (order === 'ordered') {
       const sameAsPrevious = (k: number) => request.steps[k]!.event === request.steps[k - 1]!.event;
-      joins = request.steps
-        .slice(1)
+      // The same event twice in a row must be two distinct occurrences, hence strictly after.
+      const after = (k: number) => (sameAsPrevious(k) ? '>' : '>=');
+      const later = request.steps
+        .slice(2)
         .map((_, j) => {
-          const k = j + 1;
-          // The same event twice in a row must be two distinct occurrences, hence strictly after.
-          const after = sameAsPrevious(k) ? '>' : '>=';
-          return `ASOF LEFT JOIN s${k} ON s${k}.person_id = c.person_id AND s${k}.ts ${after} ${k === 1 ? 'c.ts' : `s${j}.ts`}`;
+          const k = j + 2;
+          return `ASOF LEFT JOIN s${k} ON s${k}.person_id = c.person_id AND s${k}.ts ${after(k)} ${k === 2 ? 'c.t1' : `s${k - 1}.ts`}`;
         })
         .join('\n');
+      const laterTimes = request.steps
+        .slice(2)
+        .map((_, j) => `, s${j + 2}.ts AS t${j + 2}`)
+        .join('');
       const none = Array.from({ length: n - 1 }, (_, j) => `NULL::TIMESTAMP AS t${j + 1}`).join(', ');
-      starts = `
-      ev AS MATERIALIZED (
-        SELECT ${PERSON_KEY} AS person_id, e.timestamp AS ts, ${breakdown} AS breakdown, ${flags}
-        FROM events e ${IDENTITY_JOIN}
-        WHERE ${range} AND ${coarse} AND ${global} AND ${anyStep}
-      ),
-      ${stepTables},
+      // Everyone with a first step reached step 1, whether or not one of their starts is a candidate.
+      const everyStart = `
+        UNION ALL
+        SELECT person_id, breakdown, max(ts) AS t0, ${none}, 1 AS reached FROM s0 GROUP BY person_id, breakdown`;
+      let candidates: string;
+      let reachedAll = everyStart;
+      if (q.disjointEvents(request.steps[0]!.event, request.steps[1]!.event)) {
+        // No event is both a step 1 and a step 2, so in each person's step-1/step-2 events ordered by time
+        // (step 1 first on ties: >=), a step-1 event followed by a step-2 event is the last one before it, and
+        // that step-2 event is its first step 2. One sort instead of an ASOF join against every step-1 event.
+        // A person's last step-1 event, when nothing follows it, is kept too (t1 NULL): then every person with
+        // a step 1 has a row here, and only a breakdown (per person and value) still needs every start.
+        candidates = `
+      candidates AS (
+        SELECT person_id, ts, breakdown, CASE WHEN next_m1 THEN next_ts END AS t1 FROM (
+          SELECT person_id, ts, breakdown, m0, lead(m1) OVER w AS next_m1, lead(ts) OVER w AS next_ts
+          FROM ev WHERE m0 OR m1
+          WINDOW w AS (PARTITION BY person_id ORDER BY ts, m0 DESC)
+        ) WHERE m0 AND (next_m1 OR next_ts IS NULL)
+      )`;
+        if (request.breakdown === undefined) reachedAll = '';
+      } else {
+        candidates = `
       -- Only the last step-1 event before some step-2 event can be a best start: an earlier one leads to the
       -- same chain with less of the window left. At most one start per step-2 event remains.
       candidates AS (
-        SELECT DISTINCT s0.person_id, s0.ts, s0.breakdown
-        FROM s1 ASOF JOIN s0 ON s0.person_id = s1.person_id AND s0.ts ${sameAsPrevious(1) ? '<' : '<='} s1.ts
+        SELECT c.person_id, c.ts, c.breakdown, s1.ts AS t1
+        FROM (
+          SELECT DISTINCT s0.person_id, s0.ts, s0.breakdown
+          FROM s1 ASOF JOIN s0 ON s0.person_id = s1.person_id AND s0.ts ${sameAsPrevious(1) ? '<' : '<='} s1.ts
+        ) c ASOF LEFT JOIN s1 ON s1.person_id = c.person_id AND s1.ts ${after(1)} c.ts
+      )`;
+      }
+      starts = `
+      ev AS MATERIALIZED (
+        SELECT ${HASHED_PERSON_KEY} AS person_id, e.timestamp AS ts, ${breakdown} AS breakdown, ${flags}
+        FROM events e ${HASHED_IDENTITY_JOIN}
+        WHERE ${range} AND ${coarse} AND ${global} AND ${anyStep}
       ),
+      ${stepTables},${candidates},
       chain AS (
-        SELECT c.person_id, c.breakdown, c.ts AS t0, ${request.steps
-          .slice(1)
-          .map((_, j) => `s${j + 1}.ts AS t${j + 1}`)
-          .join(', ')}
-        FROM candidates c ${joins}
+        SELECT c.person_id, c.breakdown, c.ts AS t0, c.t1${laterTimes}
+        FROM candidates c ${later}
       ),
       reached AS (
-        SELECT person_id, breakdown, t0, ${times(n)}, ${reachedCase(n, deadline)} AS reached FROM chain
-        UNION ALL
-        -- Everyone with a first step reached step 1, whether or not one of their starts is a candidate.
-        SELECT person_id, breakdown, max(ts) AS t0, ${none}, 1 AS reached FROM s0 GROUP BY person_id, breakdown
+        SELECT person_id, breakdown, t0, ${times(n)}, ${reachedCase(n, deadline)} AS reached FROM chain${reachedAll}
       )`;
     } else {
       // Any order: from every step event as an anchor, the first occurrence of each step at or after it.
-      joins = matches
+      const joins = matches
         .map((_, k) => `ASOF LEFT JOIN s${k} ON s${k}.person_id = a.person_id AND s${k}.ts >= a.ts`)
         .join('\n');
       const hit = matches.map(
@@ -150,8 +174,8 @@ export function buildFunnel(request: FunnelRequest): { sql: string; params: Quer
       );
       starts = `
       ev AS (
-        SELECT ${PERSON_KEY} AS person_id, e.timestamp AS ts, ${breakdown} AS breakdown, ${flags}
-        FROM events e ${IDENTITY_JOIN} WHERE ${range} AND ${coarse} AND ${global} AND ${anyStep}
+        SELECT ${HASHED_PERSON_KEY} AS person_id, e.timestamp AS ts, ${breakdown} AS breakdown, ${flags}
+        FROM events e ${HASHED_IDENTITY_JOIN} WHERE ${range} AND ${coarse} AND ${global} AND ${anyStep}
       ),
       ${stepTables},
       anchors AS (SELECT * FROM ev),

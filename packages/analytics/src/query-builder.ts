@@ -32,6 +32,14 @@ export const PERSON_ID = 'coalesce(i.person_id, e.user_id, e.anonymous_id)';
 export const PERSON_KEY = `hash(${PERSON_ID})`;
 export const IDENTITY_JOIN = 'LEFT JOIN identities i ON i.distinct_id = coalesce(e.user_id, e.anonymous_id)';
 
+const DISTINCT_KEY = 'hash(coalesce(e.user_id, e.anonymous_id))';
+/** `PERSON_KEY` by a join on 64-bit keys instead of text: each event's id is hashed once, and the join
+ * probes integers. Same value as `PERSON_KEY` (hash of the person id when stitched, of the event's own id
+ * otherwise); a false match needs a hash collision between two ids, as unlikely as one in `PERSON_KEY`.
+ * Needs `HASHED_IDENTITY_JOIN`. */
+export const HASHED_PERSON_KEY = `coalesce(i.person_key, ${DISTINCT_KEY})`;
+export const HASHED_IDENTITY_JOIN = `LEFT JOIN (SELECT hash(distinct_id) AS distinct_key, hash(person_id) AS person_key FROM identities) i ON i.distinct_key = ${DISTINCT_KEY}`;
+
 /**
  * The one place where analytics requests become SQL. Every value from a request is bound as a `$n`
  * parameter; property names are parsed by `parsePropertyRef` into a fixed column or a JSON path that is
@@ -83,6 +91,12 @@ export class QueryBuilder {
   eventIs(name: string): string {
     const type = TYPE_EVENTS[name];
     return type === undefined ? `e.event = ${this.bind(name)}` : `e.type = ${this.bind(type)}`;
+  }
+
+  /** True when no event can match both names (two different track event names), so rows matching one
+   * step never match the other. */
+  disjointEvents(a: string, b: string): boolean {
+    return a !== b && TYPE_EVENTS[a] === undefined && TYPE_EVENTS[b] === undefined;
   }
 
   /** Any of several event names (see `eventIs`) as IN lists, which scans evaluate cheaply. */
