@@ -2,6 +2,7 @@ import { DEAD_LETTER_TOPIC } from '@tracklane/collector';
 import type { Log, LogRecord } from '@tracklane/log';
 import type { DeadLetter, Store } from '@tracklane/storage';
 import type { Logger } from 'pino';
+import { retryLogCall } from './log-retry.ts';
 
 export const DEAD_LETTER_GROUP = 'dead-letters';
 
@@ -29,7 +30,12 @@ export async function startDeadLetterWriter(
   let stopping = false;
   const loop = (async () => {
     while (!stopping) {
-      const records = await consumer.poll({ maxRecords: 1_000, timeoutMs: 200 });
+      const records = await retryLogCall(
+        'dead-letter writer poll',
+        () => consumer.poll({ maxRecords: 1_000, timeoutMs: 200 }),
+        logger,
+        () => stopping,
+      );
       if (records.length === 0) continue;
       const letters = records.map(toDeadLetter);
       for (let attempt = 0; ; attempt++) {
@@ -43,7 +49,12 @@ export async function startDeadLetterWriter(
           await new Promise((resolve) => setTimeout(resolve, delay));
         }
       }
-      await consumer.commit();
+      await retryLogCall(
+        'dead-letter writer commit',
+        () => consumer.commit(),
+        logger,
+        () => stopping,
+      );
     }
   })();
   return {

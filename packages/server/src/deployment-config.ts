@@ -120,9 +120,10 @@ export type DeploymentConfig = Omit<Static<typeof FileShape>, 'log' | 'store'> &
 export function parseDeploymentConfig(input: unknown, source = 'config'): DeploymentConfig {
   const value = Value.Default(FileShape, structuredClone(input)) as Static<typeof FileShape>;
   const problems = collect(FileShape, value, '');
-  if (problems.length === 0) {
-    problems.push(...checkKind('log', value.log, LOG_KINDS), ...checkKind('store', value.store, STORE_KINDS));
-  }
+  // log and store are checked against their kind's schema whenever the kind is readable, so one run
+  // reports their fields beside the rest of the file's problems.
+  if (typeof value.log?.kind === 'string') problems.push(...checkKind('log', value.log, LOG_KINDS));
+  if (typeof value.store?.kind === 'string') problems.push(...checkKind('store', value.store, STORE_KINDS));
   if (problems.length > 0) {
     throw new TracklaneError('E_CONFIG', `${source} is invalid:\n  ${problems.join('\n  ')}`, {
       fields: problems.map((p) => {
@@ -171,8 +172,20 @@ function collect(schema: TSchema, value: unknown, prefix: string): string[] {
   const problems: string[] = [];
   for (const error of Value.Errors(schema, value)) {
     // TypeBox points at the unknown property itself; say it the way a config reader thinks of it.
-    const message = error.message === 'Unexpected property' ? 'unknown field' : error.message.toLowerCase();
+    const message =
+      error.message === 'Unexpected property'
+        ? 'unknown field'
+        : error.message === 'Expected required property'
+          ? 'missing (required)'
+          : error.message.toLowerCase();
     problems.push(`${prefix}${error.path || '/'}: ${message}`);
   }
-  return [...new Set(problems)];
+  // TypeBox reports a missing field twice (required, then wrong type); the first says it best.
+  const seen = new Set<string>();
+  return problems.filter((p) => {
+    const path = p.slice(0, p.indexOf(': '));
+    if (seen.has(path)) return false;
+    seen.add(path);
+    return true;
+  });
 }

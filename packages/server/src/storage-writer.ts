@@ -3,6 +3,7 @@ import type { TrackedEvent } from '@tracklane/core';
 import type { Consumer, Log, LogRecord } from '@tracklane/log';
 import type { DeadLetter, Store } from '@tracklane/storage';
 import type { Logger } from 'pino';
+import { retryLogCall } from './log-retry.ts';
 
 export const STORAGE_GROUP = 'storage';
 
@@ -33,10 +34,20 @@ export async function startStorageWriter(
   let written = 0;
   const loop = (async () => {
     while (!stopping) {
-      const records = await consumer.poll({ maxRecords: 2_000, timeoutMs: 200 });
+      const records = await retryLogCall(
+        'storage writer poll',
+        () => consumer.poll({ maxRecords: 2_000, timeoutMs: 200 }),
+        logger,
+        () => stopping,
+      );
       if (records.length === 0) continue;
       await writeWithRetry(records, consumer);
-      await consumer.commit();
+      await retryLogCall(
+        'storage writer commit',
+        () => consumer.commit(),
+        logger,
+        () => stopping,
+      );
     }
   })();
 
