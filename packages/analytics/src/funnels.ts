@@ -63,7 +63,7 @@ export function buildFunnel(request: FunnelRequest): { sql: string; params: Quer
   const breakdown = request.breakdown === undefined ? 'NULL' : q.property(request.breakdown, '/breakdown');
   const range = q.timeRange(request.from, request.to);
   // A plain IN list the scan can evaluate cheaply before the per-step expressions.
-  const coarse = order === 'strict' ? 'true' : q.eventIn(request.steps.map((step) => step.event));
+  const coarse = () => q.eventIn(request.steps.map((step) => step.event));
   // Without per-step filters the IN list already is the exact condition.
   const anyStep = request.steps.some((step) => (step.filters?.length ?? 0) > 0)
     ? `(${matches.join(' OR ')})`
@@ -71,7 +71,7 @@ export function buildFunnel(request: FunnelRequest): { sql: string; params: Quer
   const global = q.filters(request.filters, '/filters');
   const flags = matches.map((m, k) => `${m} AS m${k}`).join(', ');
   const limit = q.bind(request.breakdownLimit ?? 25);
-  const deadline = (t: string) => `${t} <= t0 + to_seconds(${window}::BIGINT)`;
+  const deadline = (t: string, start = 't0') => `${t} <= ${start} + to_seconds(${window}::BIGINT)`;
 
   let starts: string;
   if (order === 'strict') {
@@ -154,12 +154,21 @@ export function buildFunnel(request: FunnelRequest): { sql: string; params: Quer
       ev AS MATERIALIZED (
         SELECT ${HASHED_PERSON_KEY} AS person_id, e.timestamp AS ts, ${breakdown} AS breakdown, ${flags}
         FROM events e ${HASHED_IDENTITY_JOIN}
-        WHERE ${range} AND ${coarse} AND ${global} AND ${anyStep}
+        -- Every reader of ev keeps only rows matching some step, and DuckDB pushes those conditions into this
+        -- scan; an IN list here as well would compare each event name twice.
+        WHERE ${range} AND ${global}
       ),
       ${stepTables},${candidates},
+      -- A start whose step 2 is missing or too late reaches step 1 whatever follows: no need to look further.
       chain AS (
         SELECT c.person_id, c.breakdown, c.ts AS t0, c.t1${laterTimes}
-        FROM candidates c ${later}
+        FROM (SELECT * FROM candidates WHERE ${deadline('t1', 'ts')}) c ${later}
+        UNION ALL
+        SELECT person_id, breakdown, ts, t1${request.steps
+          .slice(2)
+          .map(() => ', NULL')
+          .join('')}
+        FROM candidates WHERE t1 IS NULL OR NOT (${deadline('t1', 'ts')})
       ),
       reached AS (
         SELECT person_id, breakdown, t0, ${times(n)}, ${reachedCase(n, deadline)} AS reached FROM chain${reachedAll}
@@ -175,7 +184,7 @@ export function buildFunnel(request: FunnelRequest): { sql: string; params: Quer
       starts = `
       ev AS (
         SELECT ${HASHED_PERSON_KEY} AS person_id, e.timestamp AS ts, ${breakdown} AS breakdown, ${flags}
-        FROM events e ${HASHED_IDENTITY_JOIN} WHERE ${range} AND ${coarse} AND ${global} AND ${anyStep}
+        FROM events e ${HASHED_IDENTITY_JOIN} WHERE ${range} AND ${coarse()} AND ${global} AND ${anyStep}
       ),
       ${stepTables},
       anchors AS (SELECT * FROM ev),
