@@ -8,6 +8,7 @@ import type {
   TopicPartition,
   TopicPartitionOffset,
 } from '@tracklane/log';
+import { assertConsumerOffset } from '@tracklane/log';
 import { fetchPartitions } from './fetcher.ts';
 import type { Names } from './names.ts';
 import { OFFSET_OUT_OF_RANGE } from './records.ts';
@@ -235,14 +236,7 @@ export class KafkaGroupConsumer implements Consumer {
     const entries =
       offsets ??
       [...this.owned.values()].map((o) => ({ topic: o.topic, partition: o.partition, offset: o.position }));
-    for (const e of entries) {
-      if (!Number.isSafeInteger(e.offset) || e.offset < 0) {
-        throw new TracklaneError(
-          'E_BAD_ARGUMENT',
-          `commit offset must be a non-negative integer, got ${e.offset}`,
-        );
-      }
-    }
+    for (const e of entries) assertConsumerOffset('commit', e.offset);
     if (entries.length === 0) return;
     try {
       await this.client.commit({
@@ -274,12 +268,7 @@ export class KafkaGroupConsumer implements Consumer {
         `${this.memberId} does not own ${target.topic}/${target.partition}; seek only owned partitions`,
       );
     }
-    if (!Number.isSafeInteger(target.offset) || target.offset < 0) {
-      throw new TracklaneError(
-        'E_BAD_ARGUMENT',
-        `seek offset must be a non-negative integer, got ${target.offset}`,
-      );
-    }
+    assertConsumerOffset('seek', target.offset);
     o.position = target.offset;
   }
 

@@ -10,6 +10,7 @@ import type {
   TopicPartition,
   TopicPartitionOffset,
 } from '@tracklane/log';
+import { assertConsumerOffset } from '@tracklane/log';
 import { assignRoundRobin, type MemberInfo } from './assignment.ts';
 import type { Names } from './names.ts';
 import { PartitionFeed } from './partition-feed.ts';
@@ -362,14 +363,7 @@ export class NatsConsumer implements Consumer {
     const entries =
       offsets ??
       [...this.owned.values()].map((o) => ({ topic: o.topic, partition: o.partition, offset: o.position }));
-    for (const e of entries) {
-      if (!Number.isSafeInteger(e.offset) || e.offset < 0) {
-        throw new TracklaneError(
-          'E_BAD_ARGUMENT',
-          `commit offset must be a non-negative integer, got ${e.offset}`,
-        );
-      }
-    }
+    for (const e of entries) assertConsumerOffset('commit', e.offset);
     if (entries.length > 0) await this.host.commit(this.group, entries);
   }
 
@@ -382,12 +376,7 @@ export class NatsConsumer implements Consumer {
         `${this.memberId} does not own ${target.topic}/${target.partition}; seek only owned partitions`,
       );
     }
-    if (!Number.isSafeInteger(target.offset) || target.offset < 0) {
-      throw new TracklaneError(
-        'E_BAD_ARGUMENT',
-        `seek offset must be a non-negative integer, got ${target.offset}`,
-      );
-    }
+    assertConsumerOffset('seek', target.offset);
     o.feed.stop();
     o.position = target.offset;
     o.feed = this.feed(o.topic, o.partition, target.offset);

@@ -18,4 +18,5 @@ export type {
   TopicPartitionOffset,
 } from './log.ts';
 export { validateName } from './names.ts';
+export { assertConsumerOffset } from './offset-check.ts';
 export { partitionForKey } from './partitioner.ts';

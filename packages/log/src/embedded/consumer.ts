@@ -7,6 +7,7 @@ import type {
   TopicPartition,
   TopicPartitionOffset,
 } from '../log.ts';
+import { assertConsumerOffset } from '../offset-check.ts';
 import type { GroupCoordinator, GroupMember } from './group-coordinator.ts';
 import type { ReadBudget } from './record-batch.ts';
 
@@ -136,14 +137,7 @@ export class EmbeddedConsumer implements Consumer, GroupMember {
     this.assertOpen();
     const entries =
       offsets ?? this.owned.map((o) => ({ topic: o.topic, partition: o.partition, offset: o.position }));
-    for (const e of entries) {
-      if (!Number.isSafeInteger(e.offset) || e.offset < 0) {
-        throw new TracklaneError(
-          'E_BAD_ARGUMENT',
-          `commit offset must be a non-negative integer, got ${e.offset}`,
-        );
-      }
-    }
+    for (const e of entries) assertConsumerOffset('commit', e.offset);
     if (entries.length > 0) await this.host.commit(this.group, entries);
   }
 
@@ -156,12 +150,7 @@ export class EmbeddedConsumer implements Consumer, GroupMember {
         `${this.memberId} does not own ${target.topic}/${target.partition}; seek only owned partitions`,
       );
     }
-    if (!Number.isSafeInteger(target.offset) || target.offset < 0) {
-      throw new TracklaneError(
-        'E_BAD_ARGUMENT',
-        `seek offset must be a non-negative integer, got ${target.offset}`,
-      );
-    }
+    assertConsumerOffset('seek', target.offset);
     o.position = target.offset;
   }
 
