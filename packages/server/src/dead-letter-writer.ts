@@ -2,15 +2,13 @@ import { DEAD_LETTER_TOPIC } from '@tracklane/collector';
 import type { Log, LogRecord } from '@tracklane/log';
 import type { DeadLetter, Store } from '@tracklane/storage';
 import type { Logger } from 'pino';
-import { retryLogCall } from './log-retry.ts';
+import { retryUntilStopping } from './retry-until-stopping.ts';
 
 export const DEAD_LETTER_GROUP = 'dead-letters';
 
 export interface DeadLetterWriter {
   stop(): Promise<void>;
 }
-
-const MAX_BACKOFF_MS = 5_000;
 
 /**
  * Copies the `dead-letter` topic into the store's `dead_letters` table, where `/api/sql` and
@@ -30,7 +28,7 @@ export async function startDeadLetterWriter(
   let stopping = false;
   const loop = (async () => {
     while (!stopping) {
-      const records = await retryLogCall(
+      const records = await retryUntilStopping(
         'dead-letter writer poll',
         () => consumer.poll({ maxRecords: 1_000, timeoutMs: 200 }),
         logger,
@@ -38,18 +36,14 @@ export async function startDeadLetterWriter(
       );
       if (records.length === 0) continue;
       const letters = records.map(toDeadLetter);
-      for (let attempt = 0; ; attempt++) {
-        try {
-          await store.insertDeadLetters(letters);
-          break;
-        } catch (err) {
-          if (stopping) throw err;
-          const delay = Math.min(MAX_BACKOFF_MS, 100 * 2 ** attempt);
-          logger.error({ err, attempt }, `dead-letter write failed; retrying in ${delay} ms`);
-          await new Promise((resolve) => setTimeout(resolve, delay));
-        }
-      }
-      await retryLogCall(
+      await retryUntilStopping(
+        'dead-letter write',
+        () => store.insertDeadLetters(letters),
+        logger,
+        () => stopping,
+        'error',
+      );
+      await retryUntilStopping(
         'dead-letter writer commit',
         () => consumer.commit(),
         logger,

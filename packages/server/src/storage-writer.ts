@@ -1,9 +1,9 @@
 import { EVENTS_TOPIC } from '@tracklane/collector';
 import type { TrackedEvent } from '@tracklane/core';
-import type { Consumer, Log, LogRecord } from '@tracklane/log';
+import type { Log, LogRecord } from '@tracklane/log';
 import type { DeadLetter, Store } from '@tracklane/storage';
 import type { Logger } from 'pino';
-import { retryLogCall } from './log-retry.ts';
+import { retryUntilStopping } from './retry-until-stopping.ts';
 
 export const STORAGE_GROUP = 'storage';
 
@@ -13,8 +13,6 @@ export interface StorageWriter {
   /** Total events written to the store by this writer since start. */
   readonly written: number;
 }
-
-const MAX_BACKOFF_MS = 5_000;
 
 /**
  * Copies the `events` topic into the store. At-least-once: offsets are committed only after the store
@@ -34,15 +32,26 @@ export async function startStorageWriter(
   let written = 0;
   const loop = (async () => {
     while (!stopping) {
-      const records = await retryLogCall(
+      const records = await retryUntilStopping(
         'storage writer poll',
         () => consumer.poll({ maxRecords: 2_000, timeoutMs: 200 }),
         logger,
         () => stopping,
       );
       if (records.length === 0) continue;
-      await writeWithRetry(records, consumer);
-      await retryLogCall(
+      const { events, deadLetters } = decode(records);
+      await retryUntilStopping(
+        'storage write',
+        async () => {
+          await store.insertDeadLetters(deadLetters);
+          written += await store.insertEvents(events);
+          onStored?.(events);
+        },
+        logger,
+        () => stopping,
+        'error',
+      );
+      await retryUntilStopping(
         'storage writer commit',
         () => consumer.commit(),
         logger,
@@ -50,23 +59,6 @@ export async function startStorageWriter(
       );
     }
   })();
-
-  async function writeWithRetry(records: LogRecord[], c: Consumer): Promise<void> {
-    const { events, deadLetters } = decode(records);
-    for (let attempt = 0; ; attempt++) {
-      try {
-        await store.insertDeadLetters(deadLetters);
-        written += await store.insertEvents(events);
-        onStored?.(events);
-        return;
-      } catch (err) {
-        if (stopping) throw err;
-        const delay = Math.min(MAX_BACKOFF_MS, 100 * 2 ** attempt);
-        logger.error({ err, attempt, group: c.group }, `storage write failed; retrying in ${delay} ms`);
-        await new Promise((resolve) => setTimeout(resolve, delay));
-      }
-    }
-  }
 
   return {
     get written() {
