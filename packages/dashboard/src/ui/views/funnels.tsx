@@ -1,16 +1,6 @@
 import { useEffect, useState } from 'preact/hooks';
-import {
-  Card,
-  ErrorNote,
-  EventNamesList,
-  Field,
-  FiltersEditor,
-  Loading,
-  markFirstData,
-  parseFilters,
-  useApi,
-  useQuery,
-} from '../components.tsx';
+import { Card, ErrorNote, EventNamesList, FiltersEditor, Loading, parseFilters } from '../components.tsx';
+import { SelectParam, useInsight } from '../insight-controls.tsx';
 import { setParams } from '../route.ts';
 import { formatNumber, formatPercent } from '../time.ts';
 import type { InsightScope } from './insights.tsx';
@@ -55,7 +45,6 @@ function seconds(s: number | null): string {
 }
 
 export function Funnels({ params, scope }: { params: URLSearchParams; scope: InsightScope }) {
-  const api = useApi();
   const urlSteps = parseSteps(params.get('steps'));
   const [steps, setSteps] = useState(urlSteps);
   useEffect(() => setSteps(urlSteps), [params.get('steps')]);
@@ -73,12 +62,10 @@ export function Funnels({ params, scope }: { params: URLSearchParams; scope: Ins
     conversionWindowSeconds: windowSeconds,
     ...(filters.length > 0 ? { filters } : {}),
   };
-  const { data, error, loading } = useQuery(chosen.length >= 2 ? JSON.stringify(request) : null, (signal) =>
-    api.post<FunnelResult>('/api/funnels', request, signal),
+  const { data, error, loading } = useInsight<FunnelResult>(
+    '/api/funnels',
+    chosen.length >= 2 ? request : null,
   );
-  useEffect(() => {
-    if (data !== undefined) markFirstData();
-  }, [data]);
   const result = data?.breakdowns[0]?.steps ?? [];
   const top = result[0]?.count ?? 0;
 
@@ -137,34 +124,17 @@ export function Funnels({ params, scope }: { params: URLSearchParams; scope: Ins
             >
               + Add step
             </button>
-            <Field label="Order">
-              {(id) => (
-                <select
-                  id={id}
-                  value={order}
-                  onChange={(e) => setParams({ order: e.currentTarget.value }, 'push')}
-                >
-                  <option value="ordered">In order</option>
-                  <option value="strict">Strictly consecutive</option>
-                  <option value="any">Any order</option>
-                </select>
-              )}
-            </Field>
-            <Field label="Conversion window">
-              {(id) => (
-                <select
-                  id={id}
-                  value={String(windowSeconds)}
-                  onChange={(e) => setParams({ window: e.currentTarget.value }, 'push')}
-                >
-                  {WINDOWS.map(([v, l]) => (
-                    <option key={v} value={String(v)}>
-                      {l}
-                    </option>
-                  ))}
-                </select>
-              )}
-            </Field>
+            <SelectParam
+              label="Order"
+              param="order"
+              value={order}
+              options={[
+                ['ordered', 'In order'],
+                ['strict', 'Strictly consecutive'],
+                ['any', 'Any order'],
+              ]}
+            />
+            <SelectParam label="Conversion window" param="window" value={windowSeconds} options={WINDOWS} />
             <button type="submit" class="primary">
               Update funnel
             </button>

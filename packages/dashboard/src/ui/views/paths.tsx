@@ -1,16 +1,5 @@
-import { useEffect } from 'preact/hooks';
-import {
-  Card,
-  DraftInput,
-  ErrorNote,
-  EventNamesList,
-  Field,
-  Loading,
-  markFirstData,
-  useApi,
-  useQuery,
-} from '../components.tsx';
-import { setParams } from '../route.ts';
+import { Card, ErrorNote, Loading } from '../components.tsx';
+import { SelectParam, TextParam, useInsight } from '../insight-controls.tsx';
 import { formatNumber } from '../time.ts';
 import type { InsightScope } from './insights.tsx';
 
@@ -19,7 +8,6 @@ interface PathsResult {
 }
 
 export function Paths({ params, scope }: { params: URLSearchParams; scope: InsightScope }) {
-  const api = useApi();
   const kind = params.get('kind') ?? 'events';
   const anchor = params.get('anchor') ?? (kind === 'pages' ? '/' : '$pageview');
   const direction = params.get('direction') ?? 'next';
@@ -34,69 +22,35 @@ export function Paths({ params, scope }: { params: URLSearchParams; scope: Insig
     to: scope.to,
     timezone: scope.timezone,
   };
-  const { data, error, loading } = useQuery(JSON.stringify(request), (signal) =>
-    api.post<PathsResult>('/api/paths', request, signal),
-  );
-  useEffect(() => {
-    if (data !== undefined) markFirstData();
-  }, [data]);
+  const { data, error, loading } = useInsight<PathsResult>('/api/paths', request);
   const max = Math.max(1, ...(data?.paths.map((p) => p.count) ?? [1]));
   return (
     <div class="insight">
       <Card class="controls">
         <form class="toolbar" onSubmit={(e) => e.preventDefault()} aria-label="Paths query">
-          <Field label="Paths of">
-            {(id) => (
-              <select
-                id={id}
-                value={kind}
-                onChange={(e) => setParams({ kind: e.currentTarget.value, anchor: undefined }, 'push')}
-              >
-                <option value="events">events</option>
-                <option value="pages">pages</option>
-              </select>
-            )}
-          </Field>
-          <Field label="Direction">
-            {(id) => (
-              <select
-                id={id}
-                value={direction}
-                onChange={(e) => setParams({ direction: e.currentTarget.value }, 'push')}
-              >
-                <option value="next">what happens after</option>
-                <option value="previous">what happens before</option>
-              </select>
-            )}
-          </Field>
-          <Field label={kind === 'pages' ? 'Page path' : 'Event'}>
-            {(id) => (
-              <>
-                <DraftInput
-                  id={id}
-                  list={kind === 'events' ? 'paths-events' : undefined}
-                  value={anchor}
-                  onCommit={(value) => setParams({ anchor: value }, 'push')}
-                />
-                {kind === 'events' && <EventNamesList id="paths-events" />}
-              </>
-            )}
-          </Field>
-          <Field label="Steps">
-            {(id) => (
-              <select
-                id={id}
-                value={String(depth)}
-                onChange={(e) => setParams({ depth: e.currentTarget.value }, 'push')}
-              >
-                {[1, 2, 3, 4, 5].map((d) => (
-                  <option key={d} value={String(d)}>
-                    {d}
-                  </option>
-                ))}
-              </select>
-            )}
-          </Field>
+          <SelectParam
+            label="Paths of"
+            param="kind"
+            value={kind}
+            options={['events', 'pages']}
+            also={{ anchor: undefined }}
+          />
+          <SelectParam
+            label="Direction"
+            param="direction"
+            value={direction}
+            options={[
+              ['next', 'what happens after'],
+              ['previous', 'what happens before'],
+            ]}
+          />
+          <TextParam
+            label={kind === 'pages' ? 'Page path' : 'Event'}
+            param="anchor"
+            value={anchor}
+            {...(kind === 'events' ? { eventList: 'paths-events' } : {})}
+          />
+          <SelectParam label="Steps" param="depth" value={depth} options={['1', '2', '3', '4', '5']} />
         </form>
       </Card>
       <ErrorNote error={error} />

@@ -1,16 +1,5 @@
-import { useEffect } from 'preact/hooks';
-import {
-  Card,
-  DraftInput,
-  ErrorNote,
-  EventNamesList,
-  Field,
-  Loading,
-  markFirstData,
-  useApi,
-  useQuery,
-} from '../components.tsx';
-import { setParams } from '../route.ts';
+import { Card, ErrorNote, Loading } from '../components.tsx';
+import { SelectParam, TextParam, useInsight } from '../insight-controls.tsx';
 import { formatNumber, formatPercent } from '../time.ts';
 import type { InsightScope } from './insights.tsx';
 
@@ -20,7 +9,6 @@ interface RetentionResult {
 }
 
 export function Retention({ params, scope }: { params: URLSearchParams; scope: InsightScope }) {
-  const api = useApi();
   const startEvent = params.get('start') ?? '$pageview';
   const returnEvent = params.get('return') ?? '$pageview';
   const period = params.get('period') ?? 'day';
@@ -32,52 +20,26 @@ export function Retention({ params, scope }: { params: URLSearchParams; scope: I
     to: scope.to,
     timezone: scope.timezone,
   };
-  const { data, error, loading } = useQuery(JSON.stringify(request), (signal) =>
-    api.post<RetentionResult>('/api/retention', request, signal),
-  );
-  useEffect(() => {
-    if (data !== undefined) markFirstData();
-  }, [data]);
+  const { data, error, loading } = useInsight<RetentionResult>('/api/retention', request);
   const periods = Math.max(0, ...(data?.cohorts.map((c) => c.values.length) ?? [0]));
 
   return (
     <div class="insight">
       <Card class="controls">
         <form class="toolbar" onSubmit={(e) => e.preventDefault()} aria-label="Retention query">
-          <EventNamesList id="retention-events" />
-          <Field label="Cohort: first time doing">
-            {(id) => (
-              <DraftInput
-                id={id}
-                list="retention-events"
-                value={startEvent}
-                onCommit={(value) => setParams({ start: value }, 'push')}
-              />
-            )}
-          </Field>
-          <Field label="Came back to do">
-            {(id) => (
-              <DraftInput
-                id={id}
-                list="retention-events"
-                value={returnEvent}
-                onCommit={(value) => setParams({ return: value }, 'push')}
-              />
-            )}
-          </Field>
-          <Field label="Period">
-            {(id) => (
-              <select
-                id={id}
-                value={period}
-                onChange={(e) => setParams({ period: e.currentTarget.value }, 'push')}
-              >
-                <option value="day">day</option>
-                <option value="week">week</option>
-                <option value="month">month</option>
-              </select>
-            )}
-          </Field>
+          <TextParam
+            label="Cohort: first time doing"
+            param="start"
+            value={startEvent}
+            eventList="retention-start-events"
+          />
+          <TextParam
+            label="Came back to do"
+            param="return"
+            value={returnEvent}
+            eventList="retention-return-events"
+          />
+          <SelectParam label="Period" param="period" value={period} options={['day', 'week', 'month']} />
         </form>
       </Card>
       <ErrorNote error={error} />

@@ -1,18 +1,7 @@
-import { useEffect, useMemo } from 'preact/hooks';
+import { useMemo } from 'preact/hooks';
 import { Chart, PALETTE } from '../chart.tsx';
-import {
-  Card,
-  DraftInput,
-  ErrorNote,
-  EventNamesList,
-  Field,
-  FiltersEditor,
-  Loading,
-  markFirstData,
-  parseFilters,
-  useApi,
-  useQuery,
-} from '../components.tsx';
+import { Card, ErrorNote, FiltersEditor, Loading, parseFilters } from '../components.tsx';
+import { SelectParam, TextParam, useInsight } from '../insight-controls.tsx';
 import { setParams } from '../route.ts';
 import { bucketToSeconds, formatNumber } from '../time.ts';
 import type { InsightScope } from './insights.tsx';
@@ -30,8 +19,9 @@ const MEASURES = [
   ['avg', 'Average of a property'],
 ] as const;
 
+const INTERVALS = ['minute', 'hour', 'day', 'week', 'month'] as const;
+
 export function Trends({ params, scope }: { params: URLSearchParams; scope: InsightScope }) {
-  const api = useApi();
   const event = params.get('event') ?? '$pageview';
   const measure = params.get('measure') ?? 'count';
   const interval = params.get('interval') ?? 'day';
@@ -50,13 +40,10 @@ export function Trends({ params, scope }: { params: URLSearchParams; scope: Insi
     ...(breakdown !== '' ? { breakdown, breakdownLimit: 8 } : {}),
     ...(filters.length > 0 ? { filters } : {}),
   };
-  const key = needsProperty && property === '' ? null : JSON.stringify(request);
-  const { data, error, loading } = useQuery(key, (signal) =>
-    api.post<TrendsResult>('/api/trends', request, signal),
+  const { data, error, loading } = useInsight<TrendsResult>(
+    '/api/trends',
+    needsProperty && property === '' ? null : request,
   );
-  useEffect(() => {
-    if (data !== undefined) markFirstData();
-  }, [data]);
 
   const chart = useMemo(() => {
     const first = data?.series[0];
@@ -75,71 +62,18 @@ export function Trends({ params, scope }: { params: URLSearchParams; scope: Insi
     <div class="insight">
       <Card class="controls">
         <form class="toolbar" onSubmit={(e) => e.preventDefault()} aria-label="Trend query">
-          <Field label="Event">
-            {(id) => (
-              <>
-                <DraftInput
-                  id={id}
-                  list="trend-events"
-                  value={event}
-                  onCommit={(value) => setParams({ event: value }, 'push')}
-                />
-                <EventNamesList id="trend-events" />
-              </>
-            )}
-          </Field>
-          <Field label="Measure">
-            {(id) => (
-              <select
-                id={id}
-                value={measure}
-                onChange={(e) => setParams({ measure: e.currentTarget.value }, 'push')}
-              >
-                {MEASURES.map(([v, l]) => (
-                  <option key={v} value={v}>
-                    {l}
-                  </option>
-                ))}
-              </select>
-            )}
-          </Field>
+          <TextParam label="Event" param="event" value={event} eventList="trend-events" />
+          <SelectParam label="Measure" param="measure" value={measure} options={MEASURES} />
           {needsProperty && (
-            <Field label="Numeric property">
-              {(id) => (
-                <DraftInput
-                  id={id}
-                  placeholder="e.g. amount"
-                  value={property}
-                  onCommit={(value) => setParams({ property: value }, 'push')}
-                />
-              )}
-            </Field>
+            <TextParam label="Numeric property" param="property" value={property} placeholder="e.g. amount" />
           )}
-          <Field label="Interval">
-            {(id) => (
-              <select
-                id={id}
-                value={interval}
-                onChange={(e) => setParams({ interval: e.currentTarget.value }, 'push')}
-              >
-                {['minute', 'hour', 'day', 'week', 'month'].map((i) => (
-                  <option key={i} value={i}>
-                    {i}
-                  </option>
-                ))}
-              </select>
-            )}
-          </Field>
-          <Field label="Breakdown by">
-            {(id) => (
-              <DraftInput
-                id={id}
-                placeholder="property, e.g. plan"
-                value={breakdown}
-                onCommit={(value) => setParams({ breakdown: value }, 'push')}
-              />
-            )}
-          </Field>
+          <SelectParam label="Interval" param="interval" value={interval} options={INTERVALS} />
+          <TextParam
+            label="Breakdown by"
+            param="breakdown"
+            value={breakdown}
+            placeholder="property, e.g. plan"
+          />
         </form>
         <FiltersEditor
           filters={filters}

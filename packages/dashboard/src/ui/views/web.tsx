@@ -1,5 +1,5 @@
-import { useEffect } from 'preact/hooks';
-import { BarList, Card, ErrorNote, Loading, markFirstData, Stat, useApi, useQuery } from '../components.tsx';
+import { BarList, Card, ErrorNote, Loading, Stat } from '../components.tsx';
+import { useInsight } from '../insight-controls.tsx';
 import { formatDuration, formatNumber, formatPercent } from '../time.ts';
 import type { InsightScope } from './insights.tsx';
 
@@ -27,6 +27,8 @@ interface WebStats {
   countries: Ranked[];
 }
 
+type RankedField = { [K in keyof WebStats]: WebStats[K] extends Ranked[] ? K : never }[keyof WebStats];
+
 const ranked = (rows: Ranked[]) =>
   rows.map((r) => ({
     label: r.value === '$direct' ? 'Direct / none' : r.value,
@@ -34,15 +36,22 @@ const ranked = (rows: Ranked[]) =>
     extra: `· ${formatNumber(r.visitors)} visitors`,
   }));
 
+/** The per-session breakdowns: card title, label column, field of the answer. */
+const RANKED_CARDS: readonly (readonly [string, string, RankedField])[] = [
+  ['Entry pages', 'Page', 'entryPages'],
+  ['Referrers', 'Referrer', 'referrers'],
+  ['UTM sources', 'utm_source', 'utmSources'],
+  ['UTM mediums', 'utm_medium', 'utmMediums'],
+  ['UTM campaigns', 'utm_campaign', 'utmCampaigns'],
+  ['Devices', 'Device', 'devices'],
+  ['Browsers', 'Browser', 'browsers'],
+  ['Operating systems', 'OS', 'os'],
+  ['Countries', 'Country', 'countries'],
+];
+
 export function WebOverview({ scope }: { scope: InsightScope }) {
-  const api = useApi();
   const request = { from: scope.from, to: scope.to, timezone: scope.timezone, limit: 10 };
-  const { data, error, loading } = useQuery(JSON.stringify(request), (signal) =>
-    api.post<WebStats>('/api/web-stats', request, signal),
-  );
-  useEffect(() => {
-    if (data !== undefined) markFirstData();
-  }, [data]);
+  const { data, error, loading } = useInsight<WebStats>('/api/web-stats', request);
   return (
     <div class="insight">
       <ErrorNote error={error} />
@@ -71,33 +80,11 @@ export function WebOverview({ scope }: { scope: InsightScope }) {
               }))}
             />
           </Card>
-          <Card title="Entry pages">
-            <BarList labelHeader="Page" valueLabel="Sessions" rows={ranked(data.entryPages)} />
-          </Card>
-          <Card title="Referrers">
-            <BarList labelHeader="Referrer" valueLabel="Sessions" rows={ranked(data.referrers)} />
-          </Card>
-          <Card title="UTM sources">
-            <BarList labelHeader="utm_source" valueLabel="Sessions" rows={ranked(data.utmSources)} />
-          </Card>
-          <Card title="UTM mediums">
-            <BarList labelHeader="utm_medium" valueLabel="Sessions" rows={ranked(data.utmMediums)} />
-          </Card>
-          <Card title="UTM campaigns">
-            <BarList labelHeader="utm_campaign" valueLabel="Sessions" rows={ranked(data.utmCampaigns)} />
-          </Card>
-          <Card title="Devices">
-            <BarList labelHeader="Device" valueLabel="Sessions" rows={ranked(data.devices)} />
-          </Card>
-          <Card title="Browsers">
-            <BarList labelHeader="Browser" valueLabel="Sessions" rows={ranked(data.browsers)} />
-          </Card>
-          <Card title="Operating systems">
-            <BarList labelHeader="OS" valueLabel="Sessions" rows={ranked(data.os)} />
-          </Card>
-          <Card title="Countries">
-            <BarList labelHeader="Country" valueLabel="Sessions" rows={ranked(data.countries)} />
-          </Card>
+          {RANKED_CARDS.map(([title, labelHeader, field]) => (
+            <Card key={field} title={title}>
+              <BarList labelHeader={labelHeader} valueLabel="Sessions" rows={ranked(data[field])} />
+            </Card>
+          ))}
         </div>
       )}
     </div>
