@@ -2,16 +2,21 @@ import { type ClickHouseClient, type ClickHouseSettings, createClient } from '@c
 import { type TrackedEvent, TracklaneError } from '@tracklane/core';
 import {
   type ColumnType,
+  checkVersionColumn,
   type DeadLetter,
   type Erasure,
   type EventRange,
+  highestVersion,
+  newestPerKey,
   type QueryOptions,
   type QueryResult,
   quoteIdentifier,
   type Row,
+  type RowFilter,
   type Store,
   type StoredEventRow,
   type TableDefinition,
+  type UpsertOptions,
 } from '@tracklane/storage';
 import { COMPAT_FUNCTIONS, MIGRATIONS } from './migrations.ts';
 import { type Converter, converterFor } from './result-values.ts';
@@ -81,6 +86,7 @@ interface EventRow {
  * their races converge to the same rows.
  */
 export class ClickHouseStore implements Store {
+  readonly sqlDialect = 'clickhouse' as const;
   readonly #client: ClickHouseClient;
   readonly #queryClient: ClickHouseClient | undefined;
   readonly #options: { queryTimeoutMs: number; maxRows: number; compatFunctions: boolean };
@@ -198,44 +204,63 @@ export class ClickHouseStore implements Store {
   }
 
   defineTable(table: TableDefinition): Promise<void> {
-    // Key columns cannot be Nullable in a sorting key. The hidden version column makes the latest upsert of
-    // a key the one ReplacingMergeTree keeps, across processes too (server time, not ours).
-    const columns = table.columns
-      .map((c) => {
-        const type = SQL_TYPES[c.type];
-        const nullable = c.nullable !== false && !table.primaryKey.includes(c.name);
-        return `${quoteIdentifier(c.name)} ${nullable ? `Nullable(${type})` : type}`;
-      })
-      .join(', ');
-    const key = table.primaryKey.map(quoteIdentifier).join(', ');
-    const ddl = `CREATE TABLE IF NOT EXISTS ${quoteIdentifier(table.name)} (${columns},
-      _version UInt64 MATERIALIZED toUnixTimestamp64Nano(now64(9)))
-      ENGINE = ReplacingMergeTree(_version) ORDER BY (${key})`;
+    checkVersionColumn(table);
     return this.#serialize(async () => {
-      await this.#command(ddl);
+      await this.#command(projectionDdl(table, table.name));
+      const have = new Set(
+        (
+          await this.#select<{ name: string }>(
+            'SELECT name FROM system.columns WHERE database = currentDatabase() AND table = {t:String}',
+            { t: table.name },
+          )
+        ).map((r) => r.name),
+      );
+      // A table made by an older release lacks columns added since. A version column also changes the
+      // engine (ReplacingMergeTree's version is fixed at creation), so the table is rebuilt: its rows are
+      // copied into a new one, which EXCHANGE swaps in atomically.
+      if (table.columns.some((c) => !have.has(c.name))) {
+        const upgrade = `${table.name}__upgrade`;
+        const kept = table.columns.filter((c) => have.has(c.name)).map((c) => quoteIdentifier(c.name));
+        await this.#command(`DROP TABLE IF EXISTS ${quoteIdentifier(upgrade)} SYNC`);
+        await this.#command(projectionDdl(table, upgrade));
+        await this.#command(
+          `INSERT INTO ${quoteIdentifier(upgrade)} (${kept.join(', ')}) SELECT ${kept.join(', ')} FROM ${quoteIdentifier(table.name)} FINAL`,
+        );
+        await this.#command(`EXCHANGE TABLES ${quoteIdentifier(upgrade)} AND ${quoteIdentifier(table.name)}`);
+        await this.#command(`DROP TABLE ${quoteIdentifier(upgrade)} SYNC`);
+      }
       this.#tables.set(table.name, table);
     });
   }
 
-  upsert(table: string, rows: Row[]): Promise<void> {
+  upsert(table: string, rows: Row[], options: UpsertOptions = {}): Promise<void> {
     const definition = this.#tables.get(table);
     if (definition === undefined) {
       return Promise.reject(
         new TracklaneError('E_BAD_ARGUMENT', `table '${table}' is not defined: call defineTable first`),
       );
     }
-    if (rows.length === 0) return Promise.resolve();
-    // One insert gets one version for all its rows: a key twice in one call must be settled here, last wins.
-    const byKey = new Map<string, Record<string, unknown>>();
-    for (const row of rows) {
-      const converted: Record<string, unknown> = {};
-      for (const column of definition.columns)
-        converted[column.name] = toChValue(row[column.name], column.type);
-      byKey.set(JSON.stringify(definition.primaryKey.map((k) => converted[k])), converted);
-    }
+    if (rows.length === 0 && options.replace === undefined) return Promise.resolve();
+    // One insert gets one server-time version for all its rows on an unversioned table: a key twice in
+    // one call must be settled here (newest, else last, wins).
+    const converted = rows.map((row) => {
+      const out: Record<string, unknown> = {};
+      for (const column of definition.columns) out[column.name] = toChValue(row[column.name], column.type);
+      if (definition.version !== undefined) out[definition.version] ??= 0;
+      return out;
+    });
+    const unique = newestPerKey(definition, converted, (row) =>
+      JSON.stringify(definition.primaryKey.map((k) => row[k])),
+    );
     return this.#serialize(async () => {
       quoteIdentifier(table);
-      await this.#client.insert({ table, values: [...byKey.values()], format: 'JSONEachRow' });
+      // ReplacingMergeTree keeps the highest version of a key (the last inserted on a tie), and reads use
+      // FINAL, so an older row inserted late is simply never the one seen.
+      if (unique.length > 0) await this.#client.insert({ table, values: unique, format: 'JSONEachRow' });
+      if (options.replace !== undefined) {
+        const deletion = deleteOthersCondition(definition, unique, options.replace);
+        if (deletion !== undefined) await this.#deleteWhere(table, deletion.condition, deletion.params);
+      }
     });
   }
 
@@ -420,6 +445,8 @@ export class ClickHouseStore implements Store {
           date_time_output_format: 'iso',
           // Outer joins give NULL, not the type's default, for a missing side: SQL as DuckDB and PostgreSQL read it.
           join_use_nulls: 1,
+          // Likewise the columns a GROUPING SETS row rolls up are NULL, not the type's default.
+          group_by_use_nulls: 1,
           // Quoted so JSON.parse keeps all 64 bits; result-values.ts unquotes the safe ones.
           output_format_json_quote_64bit_integers: 1,
           readonly: '1',
@@ -651,6 +678,75 @@ function toEventRow(e: TrackedEvent): EventRow {
       (e.type === 'page' ? jsonText(properties?.path) : null),
     is_bot: bot === null ? null : bot === 'true',
   };
+}
+
+/**
+ * A projection table. Unversioned: a hidden server-time `_version` makes the latest upsert of a key the
+ * one ReplacingMergeTree keeps, across processes too. Versioned: the table's own version column (UInt64,
+ * as the engine requires) decides instead, so a late older write loses. Key columns cannot be Nullable.
+ */
+function projectionDdl(table: TableDefinition, name: string): string {
+  const columns = table.columns
+    .map((c) => {
+      if (c.name === table.version) return `${quoteIdentifier(c.name)} UInt64`;
+      const type = SQL_TYPES[c.type];
+      const nullable = c.nullable !== false && !table.primaryKey.includes(c.name);
+      return `${quoteIdentifier(c.name)} ${nullable ? `Nullable(${type})` : type}`;
+    })
+    .join(', ');
+  const key = table.primaryKey.map(quoteIdentifier).join(', ');
+  if (table.version !== undefined) {
+    return `CREATE TABLE IF NOT EXISTS ${quoteIdentifier(name)} (${columns})
+      ENGINE = ReplacingMergeTree(${quoteIdentifier(table.version)}) ORDER BY (${key})`;
+  }
+  return `CREATE TABLE IF NOT EXISTS ${quoteIdentifier(name)} (${columns},
+    _version UInt64 MATERIALIZED toUnixTimestamp64Nano(now64(9)))
+    ENGINE = ReplacingMergeTree(_version) ORDER BY (${key})`;
+}
+
+/**
+ * The `replace` half of upsert: a condition matching the rows of `filter` whose key `kept` does not hold
+ * and that are not newer than `kept`. Undefined when the filter can match nothing.
+ */
+function deleteOthersCondition(
+  table: TableDefinition,
+  kept: Record<string, unknown>[],
+  filter: RowFilter,
+): { condition: string; params: Record<string, unknown> } | undefined {
+  const params: Record<string, unknown> = {};
+  const conditions: string[] = [];
+  const typeOf = (name: string) => {
+    const column = table.columns.find((c) => c.name === name);
+    if (column === undefined) {
+      throw new TracklaneError('E_BAD_ARGUMENT', `table '${table.name}' has no column '${name}'`);
+    }
+    return column.name === table.version ? 'UInt64' : SQL_TYPES[column.type];
+  };
+  let n = 0;
+  for (const [name, accepted] of Object.entries(filter)) {
+    if (accepted.length === 0) return undefined;
+    const column = table.columns.find((c) => c.name === name);
+    const p = `f${n++}`;
+    params[p] = accepted.map((v) => toChValue(v, column?.type ?? 'string'));
+    conditions.push(`${quoteIdentifier(name)} IN {${p}:Array(${typeOf(name)})}`);
+  }
+  if (kept.length > 0) {
+    // One array per key column, zipped back into key tuples on the server.
+    const arrays = table.primaryKey.map((k, i) => {
+      params[`k${i}`] = kept.map((row) => row[k]);
+      return `{k${i}:Array(${typeOf(k)})}`;
+    });
+    const tuple = `tuple(${table.primaryKey.map(quoteIdentifier).join(', ')})`;
+    conditions.push(`NOT has(arrayZip(${arrays.join(', ')}), ${tuple})`);
+  }
+  if (table.version !== undefined) {
+    const high = highestVersion(table, kept);
+    if (Number.isFinite(high)) {
+      params.high = high;
+      conditions.push(`${quoteIdentifier(table.version)} <= {high:UInt64}`);
+    }
+  }
+  return { condition: conditions.length === 0 ? '1' : conditions.join(' AND '), params };
 }
 
 function toChValue(value: unknown, type: ColumnType): unknown {

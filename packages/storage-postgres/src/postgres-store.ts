@@ -1,16 +1,21 @@
 import { type TrackedEvent, TracklaneError } from '@tracklane/core';
 import {
   type ColumnType,
+  checkVersionColumn,
   type DeadLetter,
   type Erasure,
   type EventRange,
+  highestVersion,
+  newestPerKey,
   type QueryOptions,
   type QueryResult,
   quoteIdentifier,
   type Row,
+  type RowFilter,
   type Store,
   type StoredEventRow,
   type TableDefinition,
+  type UpsertOptions,
 } from '@tracklane/storage';
 import pg from 'pg';
 import Cursor from 'pg-cursor';
@@ -83,6 +88,7 @@ const MIGRATION_LOCK = 7_303_011;
  * decided by unique keys, not by this process.
  */
 export class PostgresStore implements Store {
+  readonly sqlDialect = 'postgres' as const;
   readonly #pool: pg.Pool;
   readonly #readerPool: pg.Pool | undefined;
   readonly #reader: string;
@@ -234,6 +240,7 @@ export class PostgresStore implements Store {
   }
 
   async defineTable(table: TableDefinition): Promise<void> {
+    checkVersionColumn(table);
     const columns = table.columns
       .map((c) => `${quoteIdentifier(c.name)} ${SQL_TYPES[c.type]}${c.nullable === false ? ' NOT NULL' : ''}`)
       .join(', ');
@@ -241,39 +248,67 @@ export class PostgresStore implements Store {
     await this.#run(
       `CREATE TABLE IF NOT EXISTS ${quoteIdentifier(table.name)} (${columns}, PRIMARY KEY (${key}))`,
     );
+    // A table made by an older release lacks the columns added since (a version, a flag): add them, empty.
+    const existing = await this.#run(
+      `SELECT column_name FROM information_schema.columns
+       WHERE table_schema = current_schema() AND table_name = $1`,
+      [table.name],
+    );
+    const have = new Set(existing.rows.map((r: { column_name: string }) => r.column_name));
+    for (const c of table.columns) {
+      if (have.has(c.name)) continue;
+      await this.#run(
+        `ALTER TABLE ${quoteIdentifier(table.name)} ADD COLUMN IF NOT EXISTS ${quoteIdentifier(c.name)} ${SQL_TYPES[c.type]}`,
+      );
+    }
     this.#tables.set(table.name, table);
   }
 
-  async upsert(table: string, rows: Row[]): Promise<void> {
+  async upsert(table: string, rows: Row[], options: UpsertOptions = {}): Promise<void> {
     const definition = this.#tables.get(table);
     if (definition === undefined) {
       throw new TracklaneError('E_BAD_ARGUMENT', `table '${table}' is not defined: call defineTable first`);
     }
-    if (rows.length === 0) return;
-    // ON CONFLICT DO UPDATE refuses to touch one key twice in a statement; the last row for a key wins anyway.
+    if (rows.length === 0 && options.replace === undefined) return;
+    // ON CONFLICT DO UPDATE refuses to touch one key twice in a statement; the newest row for a key wins anyway.
     // Keys are compared after conversion so the same instant given as ms and as ISO text is one key.
-    const byKey = new Map<string, Record<string, unknown>>();
-    for (const row of rows) {
-      const converted: Record<string, unknown> = {};
-      for (const column of definition.columns)
-        converted[column.name] = toSqlValue(row[column.name], column.type);
-      byKey.set(JSON.stringify(definition.primaryKey.map((k) => converted[k])), converted);
-    }
+    const converted = rows.map((row) => {
+      const out: Record<string, unknown> = {};
+      for (const column of definition.columns) out[column.name] = toSqlValue(row[column.name], column.type);
+      return out;
+    });
+    const unique = newestPerKey(definition, converted, (row) =>
+      JSON.stringify(definition.primaryKey.map((k) => row[k])),
+    );
     const columnList = definition.columns.map((c) => quoteIdentifier(c.name)).join(', ');
     const recordType = definition.columns
       .map((c) => `${quoteIdentifier(c.name)} ${SQL_TYPES[c.type]}`)
       .join(', ');
     const others = definition.columns.filter((c) => !definition.primaryKey.includes(c.name));
+    // On a versioned table a stored row is replaced only by a row at least as new (a stored row without a
+    // version predates versions and always loses), so a late re-delivery of an older result is a no-op.
+    const guard =
+      definition.version === undefined
+        ? ''
+        : ` WHERE cur.${quoteIdentifier(definition.version)} IS NULL OR EXCLUDED.${quoteIdentifier(definition.version)} >= cur.${quoteIdentifier(definition.version)}`;
     const onConflict =
       others.length === 0
         ? 'DO NOTHING'
-        : `DO UPDATE SET ${others.map((c) => `${quoteIdentifier(c.name)} = EXCLUDED.${quoteIdentifier(c.name)}`).join(', ')}`;
-    await this.#run(
-      `INSERT INTO ${quoteIdentifier(table)} (${columnList})
+        : `DO UPDATE SET ${others.map((c) => `${quoteIdentifier(c.name)} = EXCLUDED.${quoteIdentifier(c.name)}`).join(', ')}${guard}`;
+    const insert = `INSERT INTO ${quoteIdentifier(table)} AS cur (${columnList})
        SELECT ${columnList} FROM jsonb_to_recordset($1::jsonb) AS r(${recordType})
-       ON CONFLICT (${definition.primaryKey.map(quoteIdentifier).join(', ')}) ${onConflict}`,
-      [JSON.stringify([...byKey.values()])],
-    );
+       ON CONFLICT (${definition.primaryKey.map(quoteIdentifier).join(', ')}) ${onConflict}`;
+    const rowsJson = JSON.stringify(unique);
+    if (options.replace === undefined) {
+      await this.#run(insert, [rowsJson]);
+      return;
+    }
+    const replace = options.replace;
+    await this.#transaction(async (client) => {
+      if (unique.length > 0) await client.query(insert, [rowsJson]);
+      const deletion = deleteOthersSql(definition, unique, replace);
+      if (deletion !== undefined) await client.query(deletion.sql, deletion.params);
+    });
   }
 
   async swapTable(source: string, target: string): Promise<void> {
@@ -582,6 +617,51 @@ function toUtcTimestamp(iso: string | undefined): string | null {
 }
 
 /** A row value as jsonb_to_recordset reads it for the column's type. */
+/**
+ * The `replace` half of upsert: deletes the rows matching `filter` whose key `kept` does not hold and
+ * that are not newer than `kept`. Undefined when the filter can match nothing.
+ */
+function deleteOthersSql(
+  table: TableDefinition,
+  kept: Record<string, unknown>[],
+  filter: RowFilter,
+): { sql: string; params: unknown[] } | undefined {
+  const params: unknown[] = [];
+  const conditions: string[] = [];
+  const typeOf = (name: string) => {
+    const column = table.columns.find((c) => c.name === name);
+    if (column === undefined) {
+      throw new TracklaneError('E_BAD_ARGUMENT', `table '${table.name}' has no column '${name}'`);
+    }
+    return column.type;
+  };
+  for (const [name, accepted] of Object.entries(filter)) {
+    if (accepted.length === 0) return undefined;
+    const type = typeOf(name);
+    params.push(accepted.map((v) => toSqlValue(v, type)));
+    conditions.push(`t.${quoteIdentifier(name)} = ANY($${params.length}::${SQL_TYPES[type]}[])`);
+  }
+  if (kept.length > 0) {
+    const key = table.primaryKey;
+    params.push(JSON.stringify(kept.map((row) => Object.fromEntries(key.map((k) => [k, row[k]])))));
+    const recordType = key.map((k) => `${quoteIdentifier(k)} ${SQL_TYPES[typeOf(k)]}`).join(', ');
+    const same = key.map((k) => `k.${quoteIdentifier(k)} = t.${quoteIdentifier(k)}`).join(' AND ');
+    conditions.push(
+      `NOT EXISTS (SELECT 1 FROM jsonb_to_recordset($${params.length}::jsonb) AS k(${recordType}) WHERE ${same})`,
+    );
+  }
+  if (table.version !== undefined) {
+    const high = highestVersion(table, kept);
+    if (Number.isFinite(high)) {
+      params.push(high);
+      const v = `t.${quoteIdentifier(table.version)}`;
+      conditions.push(`(${v} IS NULL OR ${v} <= $${params.length}::bigint)`);
+    }
+  }
+  const where = conditions.length === 0 ? 'true' : conditions.join(' AND ');
+  return { sql: `DELETE FROM ${quoteIdentifier(table.name)} AS t WHERE ${where}`, params };
+}
+
 function toSqlValue(value: unknown, type: ColumnType): unknown {
   if (value === undefined || value === null) return null;
   switch (type) {

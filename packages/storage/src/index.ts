@@ -11,7 +11,10 @@ export type {
   QueryParam,
   QueryResult,
   Row,
+  RowFilter,
   Store,
   StoredEventRow,
   TableDefinition,
+  UpsertOptions,
 } from './store.ts';
+export { checkVersionColumn, highestVersion, newestPerKey } from './versioned-rows.ts';

@@ -20,6 +20,26 @@ export interface TableDefinition {
   columns: ColumnDefinition[];
   /** Upserts replace the row with the same primary key. */
   primaryKey: string[];
+  /**
+   * An `int` column (listed in `columns`, not in the key) that orders the writes of one key: an upsert
+   * replaces a stored row only when its version is at least the stored one, so a result delivered late or
+   * twice (an at-least-once writer retrying an older batch) never overwrites a newer one. Rows stored
+   * before the column existed have no version and lose to any versioned write.
+   */
+  version?: string;
+}
+
+/** Column name -> accepted values; a row matches when every named column holds one of its values. */
+export type RowFilter = Record<string, QueryParam[]>;
+
+export interface UpsertOptions {
+  /**
+   * Makes `rows` the complete set of rows matching this filter: stored rows that match it and whose
+   * primary key is not among `rows` are deleted in the same write (on a versioned table, only those not
+   * newer than the highest version in `rows`). How a projection retracts a row it no longer produces,
+   * such as an in-progress session that merged into another.
+   */
+  replace?: RowFilter;
 }
 
 /** A row for `upsert`: timestamps as ISO strings or epoch ms numbers, json columns as any JSON value. */
@@ -89,7 +109,12 @@ export interface Erasure {
   derivedRowsDeleted: number;
 }
 
+/** The SQL an implementation's `query` speaks; the analytics query builder compiles for it. */
+export type SqlDialectName = 'duckdb' | 'postgres' | 'clickhouse';
+
 export interface Store {
+  /** Which SQL `query` accepts (DuckDB's, PostgreSQL's or ClickHouse's). */
+  readonly sqlDialect: SqlDialectName;
   /** Creates or upgrades the built-in schema (versioned migrations). */
   migrate(): Promise<void>;
   /**
@@ -100,10 +125,16 @@ export interface Store {
    */
   insertEvents(events: TrackedEvent[]): Promise<number>;
   insertDeadLetters(letters: DeadLetter[]): Promise<void>;
-  /** Creates a projection table if missing. */
+  /**
+   * Creates a projection table if missing, and adds the columns of `table` that an existing one lacks
+   * (as nullable columns, e.g. a version column added by a newer release).
+   */
   defineTable(table: TableDefinition): Promise<void>;
-  /** Inserts or replaces rows by the table's primary key, atomically for the whole call. */
-  upsert(table: string, rows: Row[]): Promise<void>;
+  /**
+   * Inserts or replaces rows by the table's primary key (by version too, see `TableDefinition.version`),
+   * atomically for the whole call.
+   */
+  upsert(table: string, rows: Row[], options?: UpsertOptions): Promise<void>;
   /** Atomically replaces `target` with `source` (used by replay: rebuild aside, then swap in). */
   swapTable(source: string, target: string): Promise<void>;
   dropTable(table: string): Promise<void>;

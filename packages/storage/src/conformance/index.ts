@@ -2,6 +2,7 @@ import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
 import type { TrackedEvent } from '@tracklane/core';
 import type { Store } from '../store.ts';
+import { versionedUpsertCases } from './versioned-upsert.ts';
 
 export interface StoreFixture {
   /** Opens a fresh, empty, migrated store. */
@@ -106,6 +107,8 @@ export function runStoreConformance(name: string, factory: () => Promise<StoreFi
         ['b', 5],
       ]);
     });
+
+    versionedUpsertCases(() => store);
 
     it('swaps a rebuilt table in place of the old one', async () => {
       const columns = [

@@ -15,10 +15,13 @@ import type {
   QueryOptions,
   QueryResult,
   Row,
+  RowFilter,
   Store,
   StoredEventRow,
   TableDefinition,
+  UpsertOptions,
 } from '../store.ts';
+import { checkVersionColumn, highestVersion, newestPerKey } from '../versioned-rows.ts';
 import { MIGRATIONS } from './migrations.ts';
 import { toJsonValue } from './to-json-value.ts';
 
@@ -80,6 +83,7 @@ const NOT_TOMBSTONED = `coalesce(s.user_id, '') NOT IN (SELECT distinct_id FROM 
  * block ingestion (DuckDB's MVCC gives readers a consistent snapshot).
  */
 export class DuckDbStore implements Store {
+  readonly sqlDialect = 'duckdb' as const;
   readonly #instance: DuckDBInstance;
   readonly #writer: DuckDBConnection;
   readonly #options: Required<DuckDbStoreOptions>;
@@ -218,6 +222,7 @@ export class DuckDbStore implements Store {
   }
 
   defineTable(table: TableDefinition): Promise<void> {
+    checkVersionColumn(table);
     const columns = table.columns
       .map((c) => `${quoteIdentifier(c.name)} ${SQL_TYPES[c.type]}${c.nullable === false ? ' NOT NULL' : ''}`)
       .join(', ');
@@ -225,34 +230,43 @@ export class DuckDbStore implements Store {
     const ddl = `CREATE TABLE IF NOT EXISTS ${quoteIdentifier(table.name)} (${columns}, PRIMARY KEY (${key}))`;
     return this.#serialize(async () => {
       await this.#writer.run(ddl);
+      // A table made by an older release lacks the columns added since (a version, a flag): add them, empty.
+      const existing = await this.#writer.runAndReadAll(
+        `SELECT column_name FROM information_schema.columns
+         WHERE table_schema = 'main' AND table_catalog = current_database() AND table_name = $1`,
+        [table.name],
+      );
+      const have = new Set(existing.getRowsJS().map((row) => String(row[0])));
+      for (const c of table.columns) {
+        if (have.has(c.name)) continue;
+        await this.#writer.run(
+          `ALTER TABLE ${quoteIdentifier(table.name)} ADD COLUMN IF NOT EXISTS ${quoteIdentifier(c.name)} ${SQL_TYPES[c.type]}`,
+        );
+      }
       this.#tables.set(table.name, table);
     });
   }
 
-  upsert(table: string, rows: Row[]): Promise<void> {
+  upsert(table: string, rows: Row[], options: UpsertOptions = {}): Promise<void> {
     const definition = this.#tables.get(table);
     if (definition === undefined) {
       return Promise.reject(
         new TracklaneError('E_BAD_ARGUMENT', `table '${table}' is not defined: call defineTable first`),
       );
     }
-    if (rows.length === 0) return Promise.resolve();
-    // DuckDB refuses to replace the same key twice in one statement; the last row for a key wins anyway.
+    if (rows.length === 0 && options.replace === undefined) return Promise.resolve();
+    // DuckDB refuses to replace the same key twice in one statement; the newest row for a key wins anyway.
     // Keys are compared after conversion so that the same instant given as ms and as ISO text is one key.
     const keyTypes = definition.primaryKey.map(
       (k) => definition.columns.find((c) => c.name === k)?.type ?? ('string' as const),
     );
-    const byKey = new Map<string, Row>();
-    for (const row of rows) {
-      const key = definition.primaryKey
-        .map((k, i) => String(toSqlValue(row[k], keyTypes[i]!)))
-        .join('\u0000');
-      byKey.set(key, row);
-    }
-    const unique = [...byKey.values()];
+    const unique = newestPerKey(definition, rows, (row) =>
+      definition.primaryKey.map((k, i) => String(toSqlValue(row[k], keyTypes[i]!))).join('\u0000'),
+    );
     const columnList = definition.columns.map((c) => quoteIdentifier(c.name)).join(', ');
     const rowPlaceholder = (base: number) =>
       `(${definition.columns.map((c, i) => `CAST($${base + i + 1} AS ${SQL_TYPES[c.type]})`).join(', ')})`;
+    const onConflict = upsertConflictClause(definition);
     return this.#serialize(() =>
       this.#transaction(async () => {
         for (let start = 0; start < unique.length; start += UPSERT_CHUNK_ROWS) {
@@ -264,11 +278,54 @@ export class DuckDbStore implements Store {
             for (const column of definition.columns) values.push(toSqlValue(row[column.name], column.type));
           }
           await this.#writer.run(
-            `INSERT OR REPLACE INTO ${quoteIdentifier(table)} (${columnList}) VALUES ${tuples.join(', ')}`,
+            `INSERT INTO ${quoteIdentifier(table)} (${columnList}) VALUES ${tuples.join(', ')} ${onConflict}`,
             values,
           );
         }
+        if (options.replace !== undefined) await this.#deleteOthers(definition, unique, options.replace);
       }),
+    );
+  }
+
+  /** The `replace` half of upsert: deletes rows matching the filter that `kept` does not hold. */
+  async #deleteOthers(definition: TableDefinition, kept: Row[], filter: RowFilter): Promise<void> {
+    const values: DuckDBValue[] = [];
+    const param = (value: DuckDBValue, type: ColumnType) => {
+      values.push(value);
+      return `CAST($${values.length} AS ${SQL_TYPES[type]})`;
+    };
+    const typeOf = (name: string) => {
+      const column = definition.columns.find((c) => c.name === name);
+      if (column === undefined) {
+        throw new TracklaneError('E_BAD_ARGUMENT', `table '${definition.name}' has no column '${name}'`);
+      }
+      return column.type;
+    };
+    const conditions: string[] = [];
+    for (const [name, accepted] of Object.entries(filter)) {
+      const type = typeOf(name);
+      if (accepted.length === 0) return;
+      conditions.push(
+        `${quoteIdentifier(name)} IN (${accepted.map((v) => param(toSqlValue(v, type), type)).join(', ')})`,
+      );
+    }
+    if (kept.length > 0) {
+      const key = definition.primaryKey;
+      const tuples = kept.map(
+        (row) => `(${key.map((k) => param(toSqlValue(row[k], typeOf(k)), typeOf(k))).join(', ')})`,
+      );
+      conditions.push(`(${key.map(quoteIdentifier).join(', ')}) NOT IN (${tuples.join(', ')})`);
+    }
+    if (definition.version !== undefined) {
+      const high = highestVersion(definition, kept);
+      if (Number.isFinite(high)) {
+        const v = quoteIdentifier(definition.version);
+        conditions.push(`(${v} IS NULL OR ${v} <= ${param(BigInt(high), 'int')})`);
+      }
+    }
+    await this.#writer.run(
+      `DELETE FROM ${quoteIdentifier(definition.name)} WHERE ${conditions.length === 0 ? 'true' : conditions.join(' AND ')}`,
+      values,
     );
   }
 
@@ -540,6 +597,23 @@ function toUtcTimestamp(iso: string | undefined): string | undefined {
   if (iso === undefined) return undefined;
   const ms = Date.parse(iso);
   return Number.isNaN(ms) ? undefined : new Date(ms).toISOString().slice(0, -1);
+}
+
+/**
+ * Replaces a stored row by key; on a versioned table only when the new row is not older (a stored row
+ * without a version predates versions and always loses).
+ */
+function upsertConflictClause(table: TableDefinition): string {
+  const key = table.primaryKey.map(quoteIdentifier).join(', ');
+  const others = table.columns.filter((c) => !table.primaryKey.includes(c.name));
+  if (others.length === 0) return `ON CONFLICT (${key}) DO NOTHING`;
+  const set = others
+    .map((c) => `${quoteIdentifier(c.name)} = excluded.${quoteIdentifier(c.name)}`)
+    .join(', ');
+  if (table.version === undefined) return `ON CONFLICT (${key}) DO UPDATE SET ${set}`;
+  const v = quoteIdentifier(table.version);
+  const t = quoteIdentifier(table.name);
+  return `ON CONFLICT (${key}) DO UPDATE SET ${set} WHERE ${t}.${v} IS NULL OR excluded.${v} >= ${t}.${v}`;
 }
 
 function toSqlValue(value: unknown, type: ColumnType): DuckDBValue {
