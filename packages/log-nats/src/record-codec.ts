@@ -12,42 +12,49 @@ import type { Headers, LogRecord, RecordInput } from '@tracklane/log';
  */
 const VERSION = 1;
 const FIXED = 1 + 8 + 4 + 4;
-const encoder = new TextEncoder();
 
 export function encodeRecord(record: RecordInput, now: number): Uint8Array {
+  // Strings are measured, then written straight into the one output buffer: no intermediate byte copies
+  // on the append hot path.
   const key = record.key;
-  const keyBytes =
-    key === null || key === undefined ? null : typeof key === 'string' ? encoder.encode(key) : key;
+  let keyText: string | null = null;
+  let keyBytes: Uint8Array | null = null;
+  let keyLength = -1;
+  if (typeof key === 'string') {
+    keyText = key;
+    keyLength = Buffer.byteLength(key);
+  } else if (key !== null && key !== undefined) {
+    keyBytes = key;
+    keyLength = key.length;
+  }
   const headers = record.headers;
-  let headerBytes: Uint8Array | null = null;
+  let headerText: string | null = null;
   if (headers) {
     for (const _ in headers) {
-      headerBytes = encoder.encode(JSON.stringify(headers));
+      headerText = JSON.stringify(headers);
       break;
     }
   }
+  const headerLength = headerText === null ? 0 : Buffer.byteLength(headerText);
   const value = record.value;
-  const keyLength = keyBytes ? keyBytes.length : 0;
-  const headerLength = headerBytes ? headerBytes.length : 0;
-  const out = Buffer.allocUnsafe(FIXED + keyLength + headerLength + value.length);
+  const out = Buffer.allocUnsafe(FIXED + Math.max(keyLength, 0) + headerLength + value.length);
   let at = out.writeUInt8(VERSION, 0);
   at = out.writeDoubleBE(record.timestamp ?? now, at);
-  at = out.writeInt32BE(keyBytes ? keyLength : -1, at);
-  if (keyBytes) {
+  at = out.writeInt32BE(keyLength, at);
+  if (keyText !== null) at += out.write(keyText, at, keyLength, 'utf8');
+  else if (keyBytes !== null) {
     out.set(keyBytes, at);
     at += keyLength;
   }
   at = out.writeUInt32BE(headerLength, at);
-  if (headerBytes) {
-    out.set(headerBytes, at);
-    at += headerLength;
-  }
+  if (headerText !== null) at += out.write(headerText, at, headerLength, 'utf8');
   out.set(value, at);
   return out;
 }
 
 export function decodeRecord(topic: string, partition: number, offset: number, data: Uint8Array): LogRecord {
-  const buf = Buffer.from(data.buffer, data.byteOffset, data.byteLength);
+  // The NATS parser hands out views into its socket Buffers: wrap only when given a plain Uint8Array.
+  const buf = Buffer.isBuffer(data) ? data : Buffer.from(data.buffer, data.byteOffset, data.byteLength);
   if (buf.length < FIXED || buf[0] !== VERSION) {
     throw new TracklaneError(
       'E_CORRUPT_RECORD',

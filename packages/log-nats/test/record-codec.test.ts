@@ -26,6 +26,22 @@ describe('NATS record codec', () => {
     assert.deepEqual(empty.key, Buffer.alloc(0));
   });
 
+  it('writes multi-byte string keys and headers at their UTF-8 length', () => {
+    const encoded = encodeRecord(
+      { key: 'ü-🚀', value: Buffer.from('v'), headers: { 'message-id': 'é🚀' } },
+      1,
+    );
+    const r = decodeRecord('t', 0, 0, encoded);
+    assert.deepEqual(r.key, Buffer.from('ü-🚀'));
+    assert.deepEqual(r.headers, { 'message-id': 'é🚀' });
+    assert.equal(r.value.toString(), 'v');
+    // The record is exactly as long as its parts: no slack left from measuring strings as UTF-16.
+    assert.equal(
+      encoded.length,
+      17 + Buffer.byteLength('ü-🚀') + Buffer.byteLength('{"message-id":"é🚀"}') + 1,
+    );
+  });
+
   it('rejects a message that another client published on the subject', () => {
     assert.throws(() => decodeRecord('t', 0, 5, Buffer.from('hello world, not ours')), {
       code: 'E_CORRUPT_RECORD',
