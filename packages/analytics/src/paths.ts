@@ -1,6 +1,7 @@
 import { type Static, Type } from '@sinclair/typebox';
 import type { Store } from '@tracklane/storage';
-import { IDENTITY_JOIN, PERSON_KEY, QueryBuilder } from './query-builder.ts';
+import { dialectOf, duckdbDialect, type SqlDialect } from './dialects/index.ts';
+import { QueryBuilder } from './query-builder.ts';
 import { TimeRange, validateRequest } from './request-schema.ts';
 
 export const PathsRequestSchema = Type.Object(
@@ -32,25 +33,27 @@ const EVENT_LABEL = `CASE e.type WHEN 'track' THEN e.event WHEN 'page' THEN '$pa
 /** Page views by path (the store extracts `page_path` on insert). */
 const PAGE_LABEL = `CASE WHEN e.type = 'page' THEN e.page_path END`;
 
-export function buildPaths(request: PathsRequest): { sql: string; params: QueryBuilder['params'] } {
-  const q = new QueryBuilder(request.timezone);
+export function buildPaths(
+  request: PathsRequest,
+  dialect: SqlDialect = duckdbDialect,
+): { sql: string; params: QueryBuilder['params'] } {
+  const q = new QueryBuilder(request.timezone, dialect);
   const kind = request.kind ?? 'events';
   const depth = request.depth ?? 1;
   const shift = (request.direction ?? 'next') === 'next' ? 'lead' : 'lag';
   const label = kind === 'events' ? EVENT_LABEL : PAGE_LABEL;
   const gap = q.bind(request.sessionGapSeconds ?? 1800);
-  const steps = Array.from(
-    { length: depth },
-    (_, k) => `coalesce(${shift}(label, ${k + 1}) OVER s, '$end') AS n${k + 1}`,
-  );
+  const names = Array.from({ length: depth }, (_, k) => `n${k + 1}`);
+  const steps = names.map((n, k) => `coalesce(${q.sql.shift(shift, 'label', k + 1, 's')}, '$end') AS ${n}`);
+  const previous = q.sql.shift('lag', 'ts', 1, 'p');
   const sql = `
     WITH ev AS (
-      SELECT ${PERSON_KEY} AS person_id, e.timestamp AS ts, e.message_id, ${label} AS label
-      FROM events e ${IDENTITY_JOIN}
+      SELECT ${q.personKey()} AS person_id, e.timestamp AS ts, e.message_id, ${label} AS label
+      FROM events e ${q.identityJoin()}
       WHERE ${q.timeRange(request.from, request.to)} AND ${q.filters(request.filters, '/filters')} AND ${label} IS NOT NULL
     ),
     gaps AS (
-      SELECT *, CASE WHEN ts - lag(ts) OVER p > to_seconds(${gap}::BIGINT) OR lag(ts) OVER p IS NULL THEN 1 ELSE 0 END AS starts
+      SELECT *, CASE WHEN ${q.sql.gapExceeds('ts', previous, gap)} OR ${previous} IS NULL THEN 1 ELSE 0 END AS starts
       FROM ev WINDOW p AS (PARTITION BY person_id ORDER BY ts, message_id)
     ),
     sessions AS (
@@ -60,24 +63,26 @@ export function buildPaths(request: PathsRequest): { sql: string; params: QueryB
       SELECT person_id, label, ${steps.join(', ')}
       FROM sessions WINDOW s AS (PARTITION BY person_id, session ORDER BY ts, message_id)
     )
-    SELECT [${Array.from({ length: depth }, (_, k) => `n${k + 1}`).join(', ')}] AS steps,
-           count(*) AS n, count(DISTINCT person_id) AS people
+    SELECT ${names.join(', ')}, count(*) AS n, ${q.sql.countDistinct('person_id', true)} AS people
     FROM walks WHERE label = ${q.bind(request.anchor)}
-    GROUP BY steps ORDER BY n DESC, people DESC, steps LIMIT ${q.bind(request.limit ?? 20)}`;
+    GROUP BY ${names.join(', ')}
+    ORDER BY n DESC, people DESC, ${names.map((n) => q.sql.textOrder(n)).join(', ')}
+    LIMIT ${q.bind(request.limit ?? 20)}`;
   return { sql, params: q.params };
 }
 
 export async function runPaths(store: Store, body: unknown): Promise<PathsResult> {
   const request = validateRequest(PathsRequestSchema, body);
-  const { sql, params } = buildPaths(request);
+  const { sql, params } = buildPaths(request, dialectOf(store));
   const result = await store.query(sql, { params, maxRows: 500 });
+  const depth = request.depth ?? 1;
   return {
     kind: request.kind ?? 'events',
     direction: request.direction ?? 'next',
-    paths: result.rows.map(([steps, count, people]) => ({
-      steps: (steps as unknown[]).map(String),
-      count: Number(count),
-      people: Number(people),
+    paths: result.rows.map((row) => ({
+      steps: row.slice(0, depth).map(String),
+      count: Number(row[depth]),
+      people: Number(row[depth + 1]),
     })),
   };
 }

@@ -21,7 +21,8 @@ const MAX_DEPTH = 8;
 
 type JsonRoot = (typeof JSON_ROOTS)[number];
 
-export type PropertyRef = { kind: 'column'; sql: string } | { kind: 'json'; root: JsonRoot; path: string };
+/** A JSON property: its bag, and the keys from the bag's top down (each checked by SEGMENT). */
+export type PropertyRef = { kind: 'column'; sql: string } | { kind: 'json'; root: JsonRoot; keys: string[] };
 
 function isJsonRoot(name: string): name is JsonRoot {
   return (JSON_ROOTS as readonly string[]).includes(name);
@@ -49,7 +50,7 @@ export function parsePropertyRef(ref: string, field: string): PropertyRef {
       ],
     });
   }
-  return { kind: 'json', root, path: `$.${parts.map((p) => `"${p}"`).join('.')}` };
+  return { kind: 'json', root, keys: parts };
 }
 
 function truncate(text: string): string {

@@ -1,18 +1,11 @@
 import { TracklaneError } from '@tracklane/core';
 import type { QueryParam } from '@tracklane/storage';
+import { duckdbDialect } from './dialects/duckdb.ts';
+import type { Interval, SqlDialect } from './dialects/index.ts';
 import { parsePropertyRef } from './property-ref.ts';
 import type { Filter } from './request-schema.ts';
 
-export type Interval = 'minute' | 'hour' | 'day' | 'week' | 'month';
-
-/** SQL for each interval unit: fixed text chosen from an enum, never request text. */
-const INTERVALS: Record<Interval, { unit: string; step: string }> = {
-  minute: { unit: "'minute'", step: 'INTERVAL 1 MINUTE' },
-  hour: { unit: "'hour'", step: 'INTERVAL 1 HOUR' },
-  day: { unit: "'day'", step: 'INTERVAL 1 DAY' },
-  week: { unit: "'week'", step: 'INTERVAL 7 DAY' },
-  month: { unit: "'month'", step: 'INTERVAL 1 MONTH' },
-};
+export type { Interval } from './dialects/index.ts';
 
 /** Non-track event types are addressed as `$page`, `$screen`, `$identify`, ... (PostHog's convention). */
 const TYPE_EVENTS: Record<string, string> = {
@@ -25,20 +18,14 @@ const TYPE_EVENTS: Record<string, string> = {
 };
 
 /** The person an event belongs to: identified user, or the user its anonymous id was stitched to. Needs
- * `identities i` joined by `IDENTITY_JOIN`. */
-export const PERSON_ID = 'coalesce(i.person_id, e.user_id, e.anonymous_id)';
-/** The person as a 64-bit hash, for grouping and joining only (never shown): much cheaper than text, and a
- * collision among even millions of people is vanishingly unlikely (~n²/2⁶⁵). */
-export const PERSON_KEY = `hash(${PERSON_ID})`;
-export const IDENTITY_JOIN = 'LEFT JOIN identities i ON i.distinct_id = coalesce(e.user_id, e.anonymous_id)';
+ * `identities i` joined by `identityJoin()`. */
+const PERSON_ID = 'coalesce(i.person_id, e.user_id, e.anonymous_id)';
+const IDENTITY_JOIN = 'LEFT JOIN identities i ON i.distinct_id = coalesce(e.user_id, e.anonymous_id)';
+const DISTINCT_ID = 'coalesce(e.user_id, e.anonymous_id)';
 
-const DISTINCT_KEY = 'hash(coalesce(e.user_id, e.anonymous_id))';
-/** `PERSON_KEY` by a join on 64-bit keys instead of text: each event's id is hashed once, and the join
- * probes integers. Same value as `PERSON_KEY` (hash of the person id when stitched, of the event's own id
- * otherwise); a false match needs a hash collision between two ids, as unlikely as one in `PERSON_KEY`.
- * Needs `HASHED_IDENTITY_JOIN`. */
-export const HASHED_PERSON_KEY = `coalesce(i.person_key, ${DISTINCT_KEY})`;
-export const HASHED_IDENTITY_JOIN = `LEFT JOIN (SELECT hash(distinct_id) AS distinct_key, hash(person_id) AS person_key FROM identities) i ON i.distinct_key = ${DISTINCT_KEY}`;
+/** DuckDB's `hashedPersonKey()` and `hashedIdentityJoin()`, for funnels.ts until it takes a dialect. */
+export const HASHED_PERSON_KEY = `coalesce(i.person_key, hash(${DISTINCT_ID}))`;
+export const HASHED_IDENTITY_JOIN = `LEFT JOIN (SELECT hash(distinct_id) AS distinct_key, hash(person_id) AS person_key FROM identities) i ON i.distinct_key = hash(${DISTINCT_ID})`;
 
 /**
  * The one place where analytics requests become SQL. Every value from a request is bound as a `$n`
@@ -47,10 +34,37 @@ export const HASHED_IDENTITY_JOIN = `LEFT JOIN (SELECT hash(distinct_id) AS dist
  */
 export class QueryBuilder {
   readonly params: QueryParam[] = [];
+  /** The engine's SQL; query files call it for what their query needs beyond these fragments. */
+  readonly sql: SqlDialect;
   readonly #timezone: string;
 
-  constructor(timezone = 'UTC') {
+  constructor(timezone = 'UTC', dialect: SqlDialect = duckdbDialect) {
     this.#timezone = timezone;
+    this.sql = dialect;
+  }
+
+  /** The person an event belongs to, as a 64-bit hash: for grouping and joining only (never shown), much
+   * cheaper than text, and a collision among even millions of people is vanishingly unlikely (~n²/2⁶⁵).
+   * Needs `identityJoin()`. */
+  personKey(): string {
+    return this.sql.hash64(PERSON_ID);
+  }
+
+  identityJoin(): string {
+    return IDENTITY_JOIN;
+  }
+
+  /** `personKey()` by a join on 64-bit keys instead of text: each event's id is hashed once, and the join
+   * probes integers. Same value as `personKey()` (hash of the person id when stitched, of the event's own
+   * id otherwise); a false match needs a hash collision between two ids, as unlikely as one in
+   * `personKey()`. Needs `hashedIdentityJoin()`. */
+  hashedPersonKey(): string {
+    return `coalesce(i.person_key, ${this.sql.hash64(DISTINCT_ID)})`;
+  }
+
+  hashedIdentityJoin(): string {
+    const h = this.sql.hash64.bind(this.sql);
+    return `LEFT JOIN (SELECT ${h('distinct_id')} AS distinct_key, ${h('person_id')} AS person_key FROM identities) i ON i.distinct_key = ${h(DISTINCT_ID)}`;
   }
 
   /** Binds a value and returns its placeholder. */
@@ -59,27 +73,19 @@ export class QueryBuilder {
     return `$${this.params.length}`;
   }
 
-  /** An instant from the request as a UTC TIMESTAMP (storage keeps naive UTC). */
+  /** An instant from the request as a UTC timestamp (storage keeps zone-less UTC). */
   instant(iso: string): string {
-    return `CAST(${this.bind(new Date(Date.parse(iso)).toISOString().slice(0, -1))} AS TIMESTAMP)`;
+    return this.sql.timestamp(this.bind(new Date(Date.parse(iso)).toISOString().slice(0, -1)));
   }
 
-  /** `e.timestamp` in the request's time zone, as wall-clock time (DuckDB ICU). */
+  /** `e.timestamp` in the request's time zone, as wall-clock time. */
   localTime(expression = 'e.timestamp'): string {
     if (this.#timezone === 'UTC') return expression;
-    return `timezone(${this.bind(this.#timezone)}, timezone('UTC', ${expression}))`;
+    return this.sql.localTime(expression, this.bind(this.#timezone));
   }
 
   bucket(interval: Interval, expression = 'e.timestamp'): string {
-    return `date_trunc(${INTERVALS[interval].unit}, ${this.localTime(expression)})`;
-  }
-
-  step(interval: Interval): string {
-    return INTERVALS[interval].step;
-  }
-
-  unit(interval: Interval): string {
-    return INTERVALS[interval].unit;
+    return this.sql.truncate(interval, this.localTime(expression));
   }
 
   /** `e.timestamp` within [from, to): a plain range on the raw column so DuckDB's zone maps prune. */
@@ -113,12 +119,12 @@ export class QueryBuilder {
   property(ref: string, field: string): string {
     const parsed = parsePropertyRef(ref, field);
     if (parsed.kind === 'column') return parsed.sql;
-    return `json_extract_string(e.${parsed.root}, ${this.bind(parsed.path)})`;
+    return this.sql.jsonText(`e.${parsed.root}`, parsed.keys, (value) => this.bind(value));
   }
 
-  /** A property's value as DOUBLE (NULL when missing or not numeric). */
+  /** A property's value as a double (NULL when missing or not numeric). */
   numericProperty(ref: string, field: string): string {
-    return `TRY_CAST(${this.property(ref, field)} AS DOUBLE)`;
+    return this.sql.toDouble(this.property(ref, field));
   }
 
   filter(filter: Filter, field: string): string {
@@ -142,9 +148,9 @@ export class QueryBuilder {
         // A missing property is "not equal" too, as a person reading the filter would expect.
         return `(${value} IS NULL OR NOT (${list.map((v) => this.#equals(value, v)).join(' OR ') || 'false'}))`;
       case 'contains':
-        return `(${list.map((v) => `contains(lower(${value}), lower(${this.bind(String(v))}))`).join(' OR ')})`;
+        return `(${list.map((v) => this.sql.containsIgnoringCase(value, this.bind(String(v)))).join(' OR ')})`;
       case 'not_contains':
-        return `(${value} IS NULL OR NOT (${list.map((v) => `contains(lower(${value}), lower(${this.bind(String(v))}))`).join(' OR ')}))`;
+        return `(${value} IS NULL OR NOT (${list.map((v) => this.sql.containsIgnoringCase(value, this.bind(String(v)))).join(' OR ')}))`;
       default: {
         const comparison = { gt: '>', gte: '>=', lt: '<', lte: '<=' }[operator];
         const number = Number(list[0]);
@@ -157,7 +163,7 @@ export class QueryBuilder {
             },
           );
         }
-        return `(TRY_CAST(${value} AS DOUBLE) ${comparison} ${this.bind(number)})`;
+        return `(${this.sql.toDouble(value)} ${comparison} ${this.bind(number)})`;
       }
     }
   }
@@ -169,15 +175,7 @@ export class QueryBuilder {
   }
 
   #equals(value: string, v: string | number | boolean): string {
-    if (typeof v === 'number') return `TRY_CAST(${value} AS DOUBLE) = ${this.bind(v)}`;
+    if (typeof v === 'number') return `${this.sql.toDouble(value)} = ${this.bind(v)}`;
     return `${value} = ${this.bind(String(v))}`;
   }
-}
-
-/** Local wall-clock timestamps leave DuckDB as `Date` read as UTC; format them as zone-less ISO text. */
-export function localIso(value: unknown): string | null {
-  if (value === null || value === undefined) return null;
-  return String(value)
-    .replace(/Z$/, '')
-    .replace(/\.000$/, '');
 }

@@ -1,7 +1,8 @@
 import { type Static, Type } from '@sinclair/typebox';
 import { TracklaneError } from '@tracklane/core';
 import type { Store } from '@tracklane/storage';
-import { IDENTITY_JOIN, type Interval, PERSON_KEY, QueryBuilder } from './query-builder.ts';
+import { dialectOf, duckdbDialect, type SqlDialect } from './dialects/index.ts';
+import { type Interval, QueryBuilder } from './query-builder.ts';
 import { EventName, Filters, PropertyName, TimeRange, validateRequest } from './request-schema.ts';
 
 export const TrendsRequestSchema = Type.Object(
@@ -46,10 +47,13 @@ export interface TrendsResult {
 }
 
 /** Compiles a trends request to one SQL statement: buckets in the request's zone, zero-filled. */
-export function buildTrends(request: TrendsRequest): { sql: string; params: QueryBuilder['params'] } {
+export function buildTrends(
+  request: TrendsRequest,
+  dialect: SqlDialect = duckdbDialect,
+): { sql: string; params: QueryBuilder['params'] } {
   const interval = request.interval ?? 'day';
   const measure = request.measure ?? 'count';
-  const q = new QueryBuilder(request.timezone);
+  const q = new QueryBuilder(request.timezone, dialect);
   const needsPerson = measure === 'unique_users';
   let value = 'NULL';
   if (measure === 'sum' || measure === 'avg') {
@@ -57,7 +61,7 @@ export function buildTrends(request: TrendsRequest): { sql: string; params: Quer
   }
   const aggregate = {
     count: 'count(*)',
-    unique_users: 'count(DISTINCT person_id)',
+    unique_users: q.sql.countDistinct('person_id', true),
     sum: 'coalesce(sum(value), 0)',
     avg: 'avg(value)',
   }[measure];
@@ -70,8 +74,8 @@ export function buildTrends(request: TrendsRequest): { sql: string; params: Quer
   const sql = `
     WITH ev AS (
       SELECT ${bucket} AS bucket, ${breakdown} AS breakdown, ${value} AS value
-             ${needsPerson ? `, ${PERSON_KEY} AS person_id` : ''}
-      FROM events e ${needsPerson ? IDENTITY_JOIN : ''}
+             ${needsPerson ? `, ${q.personKey()} AS person_id` : ''}
+      FROM events e ${needsPerson ? q.identityJoin() : ''}
       WHERE ${where}
     ),
     agg AS (
@@ -83,13 +87,13 @@ export function buildTrends(request: TrendsRequest): { sql: string; params: Quer
         ? // Without a breakdown there is always exactly one series, zero-filled even when nothing matched.
           'SELECT NULL AS breakdown, (SELECT value FROM agg WHERE is_total = 1) AS total'
         : `SELECT breakdown, value AS total FROM agg WHERE is_total = 1
-           ORDER BY total DESC NULLS LAST, breakdown NULLS LAST LIMIT ${limit}`
+           ORDER BY total DESC NULLS LAST, ${q.sql.textOrder('breakdown')} NULLS LAST LIMIT ${limit}`
     }),
-    series AS (SELECT range AS bucket FROM range(${first}, ${last}, ${q.step(interval)}))
-    SELECT k.breakdown, k.total, strftime(s.bucket, '%Y-%m-%dT%H:%M:%S') AS bucket, a.value
+    series AS (${q.sql.series(first, last, interval)})
+    SELECT k.breakdown, k.total, ${q.sql.formatLocal('s.bucket')} AS bucket, a.value
     FROM keys k CROSS JOIN series s
-    LEFT JOIN agg a ON a.is_total = 0 AND a.bucket = s.bucket AND a.breakdown IS NOT DISTINCT FROM k.breakdown
-    ORDER BY k.total DESC NULLS LAST, k.breakdown NULLS LAST, s.bucket`;
+    LEFT JOIN agg a ON a.is_total = 0 AND a.bucket = s.bucket AND ${q.sql.nullSafeEquals('a.breakdown', 'k.breakdown')}
+    ORDER BY k.total DESC NULLS LAST, ${q.sql.textOrder('k.breakdown')} NULLS LAST, s.bucket`;
   return { sql, params: q.params };
 }
 
@@ -104,7 +108,7 @@ export async function runTrends(store: Store, body: unknown): Promise<TrendsResu
       },
     );
   }
-  const { sql, params } = buildTrends(request);
+  const { sql, params } = buildTrends(request, dialectOf(store));
   const result = await store.query(sql, { params, maxRows: 100_000 });
   const series: TrendsSeries[] = [];
   let current: TrendsSeries | undefined;

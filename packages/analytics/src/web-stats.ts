@@ -1,6 +1,7 @@
 import { type Static, Type } from '@sinclair/typebox';
 import type { Store } from '@tracklane/storage';
-import { IDENTITY_JOIN, PERSON_KEY, QueryBuilder } from './query-builder.ts';
+import { dialectOf, duckdbDialect, type SqlDialect } from './dialects/index.ts';
+import { QueryBuilder } from './query-builder.ts';
 import { TimeRange, validateRequest } from './request-schema.ts';
 
 export const WebStatsRequestSchema = Type.Object(
@@ -43,21 +44,49 @@ export interface WebStatsResult {
 // Read from `context`: first what the collector's enrichment adds under `context.tracklane` (ua, geo, page),
 // then Segment's own fields, then a coarse reading of the raw user agent.
 // Every field is optional: missing ones become NULL and are left out of the top lists.
-const UA = `json_extract_string(e.context, '$.userAgent')`;
-const DIMENSIONS = {
-  path: 'e.page_path',
-  referrer: `coalesce(json_extract_string(e.context, '$.tracklane.page.referrerHost'), nullif(regexp_extract(coalesce(json_extract_string(e.context, '$.page.referrer'), json_extract_string(e.properties, '$.referrer')), '^[a-zA-Z][a-zA-Z0-9+.-]*://([^/:?#]+)', 1), ''), '$direct')`,
-  utm_source: `json_extract_string(e.context, '$.campaign.source')`,
-  utm_medium: `json_extract_string(e.context, '$.campaign.medium')`,
-  utm_campaign: `json_extract_string(e.context, '$.campaign.name')`,
-  device: `coalesce(json_extract_string(e.context, '$.tracklane.ua.device.type'), json_extract_string(e.context, '$.device.type'), CASE WHEN ${UA} IS NULL THEN NULL WHEN regexp_matches(${UA}, 'iPad|Tablet') THEN 'tablet' WHEN regexp_matches(${UA}, 'Mobi|iPhone|Android') THEN 'mobile' ELSE 'desktop' END)`,
-  browser: `coalesce(json_extract_string(e.context, '$.tracklane.ua.browser.name'), json_extract_string(e.context, '$.browser.name'), CASE WHEN ${UA} IS NULL THEN NULL WHEN regexp_matches(${UA}, 'Edg/') THEN 'Edge' WHEN regexp_matches(${UA}, 'OPR/|Opera') THEN 'Opera' WHEN regexp_matches(${UA}, 'Firefox/|FxiOS') THEN 'Firefox' WHEN regexp_matches(${UA}, 'Chrome/|CriOS') THEN 'Chrome' WHEN regexp_matches(${UA}, 'Safari/') THEN 'Safari' ELSE 'Other' END)`,
-  os: `coalesce(json_extract_string(e.context, '$.tracklane.ua.os.name'), json_extract_string(e.context, '$.os.name'), CASE WHEN ${UA} IS NULL THEN NULL WHEN regexp_matches(${UA}, 'iPhone|iPad|iPod') THEN 'iOS' WHEN regexp_matches(${UA}, 'Android') THEN 'Android' WHEN regexp_matches(${UA}, 'Windows') THEN 'Windows' WHEN regexp_matches(${UA}, 'Mac OS X|Macintosh') THEN 'macOS' WHEN regexp_matches(${UA}, 'Linux') THEN 'Linux' ELSE 'Other' END)`,
-  country: `coalesce(json_extract_string(e.context, '$.tracklane.geo.country'), json_extract_string(e.context, '$.location.country'), json_extract_string(e.context, '$.geo.country'), json_extract_string(e.context, '$.country'))`,
-} as const;
-
-/** Crawlers flagged by the collector are not visitors. */
-const NOT_BOT = 'e.is_bot IS NOT TRUE';
+function dimensions(d: SqlDialect) {
+  const context = (...keys: string[]) => d.jsonTextFixed('e.context', keys);
+  const ua = context('userAgent');
+  const uaIs = (pattern: string) => d.regexpMatches(ua, `'${pattern}'`);
+  const fromUa = (cases: [string, string][], otherwise: string) =>
+    `CASE WHEN ${ua} IS NULL THEN NULL ${cases.map(([p, v]) => `WHEN ${uaIs(p)} THEN '${v}'`).join(' ')} ELSE '${otherwise}' END`;
+  const pageReferrer = `coalesce(${context('page', 'referrer')}, ${d.jsonTextFixed('e.properties', ['referrer'])})`;
+  return {
+    path: 'e.page_path',
+    referrer: `coalesce(${context('tracklane', 'page', 'referrerHost')}, nullif(${d.regexpGroup(pageReferrer, "'^[a-zA-Z][a-zA-Z0-9+.-]*://([^/:?#]+)'")}, ''), '$direct')`,
+    utm_source: context('campaign', 'source'),
+    utm_medium: context('campaign', 'medium'),
+    utm_campaign: context('campaign', 'name'),
+    device: `coalesce(${context('tracklane', 'ua', 'device', 'type')}, ${context('device', 'type')}, ${fromUa(
+      [
+        ['iPad|Tablet', 'tablet'],
+        ['Mobi|iPhone|Android', 'mobile'],
+      ],
+      'desktop',
+    )})`,
+    browser: `coalesce(${context('tracklane', 'ua', 'browser', 'name')}, ${context('browser', 'name')}, ${fromUa(
+      [
+        ['Edg/', 'Edge'],
+        ['OPR/|Opera', 'Opera'],
+        ['Firefox/|FxiOS', 'Firefox'],
+        ['Chrome/|CriOS', 'Chrome'],
+        ['Safari/', 'Safari'],
+      ],
+      'Other',
+    )})`,
+    os: `coalesce(${context('tracklane', 'ua', 'os', 'name')}, ${context('os', 'name')}, ${fromUa(
+      [
+        ['iPhone|iPad|iPod', 'iOS'],
+        ['Android', 'Android'],
+        ['Windows', 'Windows'],
+        ['Mac OS X|Macintosh', 'macOS'],
+        ['Linux', 'Linux'],
+      ],
+      'Other',
+    )})`,
+    country: `coalesce(${context('tracklane', 'geo', 'country')}, ${context('location', 'country')}, ${context('geo', 'country')}, ${context('country')})`,
+  } as const;
+}
 
 /** Session-level dimensions, taken from each session's first event. */
 const SESSION_DIMENSIONS = [
@@ -73,65 +102,77 @@ const SESSION_DIMENSIONS = [
 ] as const;
 
 /** One statement for the session summary and every session-level top list (GROUPING SETS). */
-export function buildWebSessions(request: WebStatsRequest): { sql: string; params: QueryBuilder['params'] } {
-  const q = new QueryBuilder(request.timezone);
+export function buildWebSessions(
+  request: WebStatsRequest,
+  dialect: SqlDialect = duckdbDialect,
+): { sql: string; params: QueryBuilder['params'] } {
+  const q = new QueryBuilder(request.timezone, dialect);
+  const d = q.sql;
   const gap = q.bind(request.sessionGapSeconds ?? 1800);
-  const dims = SESSION_DIMENSIONS.map((d) => `${DIMENSIONS[d]} AS ${d}`).join(', ');
-  const firsts = SESSION_DIMENSIONS.map((d) => `arg_min(${d}, ts) AS ${d}`).join(', ');
-  const sets = SESSION_DIMENSIONS.map((d) => `(${d})`).join(', ');
+  const dimension = dimensions(d);
+  const dims = SESSION_DIMENSIONS.map((name) => `${dimension[name]} AS ${name}`).join(', ');
+  const firsts = SESSION_DIMENSIONS.map((name) => `${d.argMin(name, 'ts')} AS ${name}`).join(', ');
+  const sets = SESSION_DIMENSIONS.map((name) => `(${name})`).join(', ');
+  const previous = d.shift('lag', 'ts', 1, 'p');
   const sql = `
     WITH ev AS (
-      SELECT ${PERSON_KEY} AS person_id, e.timestamp AS ts, e.message_id, e.type, ${dims}
-      FROM events e ${IDENTITY_JOIN}
+      SELECT ${q.personKey()} AS person_id, e.timestamp AS ts, e.message_id, e.type, ${dims}
+      FROM events e ${q.identityJoin()}
       WHERE ${q.timeRange(request.from, request.to)} AND e.type IN ('page', 'screen', 'track')
-        AND ${NOT_BOT} AND ${q.filters(request.filters, '/filters')}
+        -- Crawlers flagged by the collector are not visitors.
+        AND ${d.notTrue('e.is_bot')} AND ${q.filters(request.filters, '/filters')}
     ),
     marked AS (
-      SELECT *, CASE WHEN lag(ts) OVER p IS NULL OR ts - lag(ts) OVER p > to_seconds(${gap}::BIGINT) THEN 1 ELSE 0 END AS starts
+      SELECT *, CASE WHEN ${previous} IS NULL OR ${d.gapExceeds('ts', previous, gap)} THEN 1 ELSE 0 END AS starts
       FROM ev WINDOW p AS (PARTITION BY person_id ORDER BY ts, message_id)
     ),
     numbered AS (SELECT *, sum(starts) OVER (PARTITION BY person_id ORDER BY ts, message_id) AS session FROM marked),
     sessions AS (
       SELECT person_id, session, count(*) AS events, count(*) FILTER (WHERE type = 'page') AS pageviews,
-             epoch_ms(max(ts)) - epoch_ms(min(ts)) AS duration_ms, ${firsts}
+             ${d.epochMs('max(ts)')} - ${d.epochMs('min(ts)')} AS duration_ms, ${firsts}
       FROM numbered GROUP BY person_id, session
     ),
     grouped AS (
-      SELECT ${SESSION_DIMENSIONS.map((d) => `GROUPING(${d}) = 0 AS by_${d}`).join(', ')},
+      SELECT ${SESSION_DIMENSIONS.map((name) => `GROUPING(${name}) = 0 AS by_${name}`).join(', ')},
              coalesce(${SESSION_DIMENSIONS.join(', ')}) AS value,
-             count(*) AS sessions, count(DISTINCT person_id) AS visitors, sum(pageviews) AS pageviews,
+             count(*) AS sessions, ${d.countDistinct('person_id', true)} AS visitors, sum(pageviews) AS pageviews,
              avg(CASE WHEN events = 1 THEN 1.0 ELSE 0.0 END) AS bounce_rate, avg(duration_ms) / 1000.0 AS avg_seconds
       FROM sessions GROUP BY GROUPING SETS (${sets}, ())
     ),
     ranked AS (
-      SELECT *, row_number() OVER (PARTITION BY ${SESSION_DIMENSIONS.map((d) => `by_${d}`).join(', ')} ORDER BY sessions DESC, visitors DESC, value) AS rank
+      SELECT *, row_number() OVER (PARTITION BY ${SESSION_DIMENSIONS.map((name) => `by_${name}`).join(', ')} ORDER BY sessions DESC, visitors DESC, ${d.textOrder('value')}) AS rank
       FROM grouped
     )
-    SELECT CASE ${SESSION_DIMENSIONS.map((d) => `WHEN by_${d} THEN '${d}'`).join(' ')} ELSE 'total' END AS dimension,
+    SELECT CASE ${SESSION_DIMENSIONS.map((name) => `WHEN by_${name} THEN '${name}'`).join(' ')} ELSE 'total' END AS dimension,
            value, sessions, visitors, pageviews, bounce_rate, avg_seconds
     FROM ranked
-    WHERE rank <= ${q.bind(request.limit ?? 10)} AND (value IS NOT NULL OR NOT (${SESSION_DIMENSIONS.map((d) => `by_${d}`).join(' OR ')}))
+    WHERE rank <= ${q.bind(request.limit ?? 10)} AND (value IS NOT NULL OR NOT (${SESSION_DIMENSIONS.map((name) => `by_${name}`).join(' OR ')}))
     ORDER BY dimension, rank`;
   return { sql, params: q.params };
 }
 
 /** Top pages by pageviews, with distinct visitors. */
-export function buildTopPages(request: WebStatsRequest): { sql: string; params: QueryBuilder['params'] } {
-  const q = new QueryBuilder(request.timezone);
+export function buildTopPages(
+  request: WebStatsRequest,
+  dialect: SqlDialect = duckdbDialect,
+): { sql: string; params: QueryBuilder['params'] } {
+  const q = new QueryBuilder(request.timezone, dialect);
+  const d = q.sql;
   const sql = `
-    SELECT ${DIMENSIONS.path} AS path, count(*) AS pageviews, count(DISTINCT ${PERSON_KEY}) AS visitors
-    FROM events e ${IDENTITY_JOIN}
-    WHERE ${q.timeRange(request.from, request.to)} AND e.type = 'page' AND ${NOT_BOT}
+    SELECT e.page_path AS path, count(*) AS pageviews, ${d.countDistinct(q.personKey(), true)} AS visitors
+    FROM events e ${q.identityJoin()}
+    WHERE ${q.timeRange(request.from, request.to)} AND e.type = 'page' AND ${d.notTrue('e.is_bot')}
       AND ${q.filters(request.filters, '/filters')}
-      AND path IS NOT NULL
-    GROUP BY path ORDER BY pageviews DESC, visitors DESC, path LIMIT ${q.bind(request.limit ?? 10)}`;
+      AND e.page_path IS NOT NULL
+    GROUP BY e.page_path ORDER BY pageviews DESC, visitors DESC, ${d.textOrder('e.page_path')} LIMIT ${q.bind(request.limit ?? 10)}`;
   return { sql, params: q.params };
 }
 
 export async function runWebStats(store: Store, body: unknown): Promise<WebStatsResult> {
   const request = validateRequest(WebStatsRequestSchema, body);
-  const sessions = buildWebSessions(request);
-  const pages = buildTopPages(request);
+  const dialect = dialectOf(store);
+  const sessions = buildWebSessions(request, dialect);
+  const pages = buildTopPages(request, dialect);
   const [bySession, topPages] = await Promise.all([
     store.query(sessions.sql, { params: sessions.params, maxRows: 10_000 }),
     store.query(pages.sql, { params: pages.params, maxRows: 1_000 }),

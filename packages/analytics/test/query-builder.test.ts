@@ -4,11 +4,11 @@ import { parsePropertyRef, QueryBuilder, TrendsRequestSchema, validateRequest } 
 
 describe('property references', () => {
   it('maps bare names to properties, roots to their JSON column, columns to fixed SQL', () => {
-    assert.deepEqual(parsePropertyRef('plan', '/p'), { kind: 'json', root: 'properties', path: '$."plan"' });
+    assert.deepEqual(parsePropertyRef('plan', '/p'), { kind: 'json', root: 'properties', keys: ['plan'] });
     assert.deepEqual(parsePropertyRef('context.page.path', '/p'), {
       kind: 'json',
       root: 'context',
-      path: '$."page"."path"',
+      keys: ['page', 'path'],
     });
     assert.deepEqual(parsePropertyRef('user_id', '/p'), { kind: 'column', sql: 'e.user_id' });
   });

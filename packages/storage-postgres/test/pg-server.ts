@@ -3,7 +3,9 @@ import { existsSync, readdirSync } from 'node:fs';
 import { chown } from 'node:fs/promises';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
+import { quoteIdentifier } from '@tracklane/storage';
 import { freePort, makeTempDir } from '@tracklane/test-utils';
+import pg from 'pg';
 
 /**
  * A real PostgreSQL server for tests: `initdb` into a temp dir, `pg_ctl start` on a free loopback port,
@@ -17,6 +19,8 @@ export interface PgServer {
   port: number;
   /** Superuser connection string for the `postgres` database. */
   url: string;
+  /** Creates an empty database; resolves to its superuser connection string. */
+  createDatabase(name: string): Promise<string>;
   stop(): Promise<void>;
 }
 
@@ -96,5 +100,16 @@ export async function startPgServer(): Promise<PgServer> {
     await stop();
     throw err;
   }
-  return { port, url: `postgres://postgres@127.0.0.1:${port}/postgres`, stop };
+  const url = `postgres://postgres@127.0.0.1:${port}/postgres`;
+  const createDatabase = async (name: string) => {
+    const admin = new pg.Client({ connectionString: url });
+    await admin.connect();
+    try {
+      await admin.query(`CREATE DATABASE ${quoteIdentifier(name)}`);
+    } finally {
+      await admin.end();
+    }
+    return url.replace(/\/postgres$/, `/${name}`);
+  };
+  return { port, url, createDatabase, stop };
 }

@@ -12,6 +12,7 @@ export type {
   QueryResult,
   Row,
   RowFilter,
+  SqlDialectName,
   Store,
   StoredEventRow,
   TableDefinition,
