@@ -16,3 +16,4 @@ export { startProcessorRole } from './processor-role.ts';
 export { type ReplayProjectionOptions, replayProjection } from './replay.ts';
 export type { RoleName, RunningRole } from './role-context.ts';
 export { type RunningTracklane, startTracklane } from './start.ts';
+export { STORAGE_GROUP, type StorageWriter, startStorageWriter } from './storage-writer.ts';
