@@ -1,19 +1,38 @@
 /**
- * Collector HTTP throughput against a real `tracklane start`, beside two baselines measured in the same run
- * with the same load generator (autocannon, loopback): nginx answering `return 204` (the ceiling of an
- * HTTP server that does nothing) and bare `node:http` that JSON-parses the body and answers 204 (what
- * Node itself costs). nginx is installed from Debian when missing.
+ * Collector HTTP throughput, beside two baselines measured in the same run with the same load generator
+ * (loopback, 32 connections): nginx answering `return 204` (the ceiling of an HTTP server that does
+ * nothing) and bare `node:http` that JSON-parses the body and answers 204 (what Node itself costs).
+ *
+ * Two Tracklane figures:
+ * - ingest: the collector as `tracklane collector` runs it (`serveCollector`), on the embedded log, with no
+ *   processors in its process: every 2xx still means the events are fsynced in the log. This is how
+ *   collectors are usually benchmarked (the collector writing to its broker); processors catch up later.
+ * - whole pipeline: a real `tracklane start`, where the storage writer (DuckDB), the dead-letter writer
+ *   and the stream pipelines share the two cores with the collector and the load generator.
+ *
+ * The load generator is wrk (Debian's, installed when missing; one thread), because autocannon, being
+ * JavaScript, saturates a core before nginx does; `BENCH_LOADGEN=autocannon` uses autocannon instead.
+ * nginx is installed from Debian when missing.
+ *
+ * Run as a script (`node --import tsx collector-http.ts serve-ingest DIR PORT KEY`) this file is the
+ * ingest-only server the workload starts as a child process.
  */
 import { type ChildProcess, execSync, spawn } from 'node:child_process';
 import { writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { EmbeddedLog } from '@tracklane/log';
+import { serveCollector, sourceIdFor } from '@tracklane/server';
 import { freePort, startTracklaneProcess, waitFor } from '@tracklane/test-utils';
 import autocannon from 'autocannon';
+import { pino } from 'pino';
 import type { BenchContext, BenchResult, Workload } from '../result.ts';
 
 const WRITE_KEY = 'wk_bench';
 const AUTH = `Basic ${Buffer.from(`${WRITE_KEY}:`).toString('base64')}`;
 const BATCH = 50;
+const CONNECTIONS = 32;
+const SELF = fileURLToPath(import.meta.url);
 
 const single = JSON.stringify({
   event: 'Product Viewed',
@@ -39,13 +58,15 @@ interface Run {
   non2xx: number;
 }
 
-async function load(url: string, body: string, seconds: number, path: string): Promise<Run> {
+type LoadGenerator = (url: string, body: string, seconds: number, path: string) => Promise<Run>;
+
+async function autocannonLoad(url: string, body: string, seconds: number, path: string): Promise<Run> {
   const result = await autocannon({
     url: `${url}${path}`,
     method: 'POST',
     headers: { 'content-type': 'application/json', authorization: AUTH },
     body,
-    connections: 32,
+    connections: CONNECTIONS,
     pipelining: 1,
     duration: seconds,
   });
@@ -55,6 +76,67 @@ async function load(url: string, body: string, seconds: number, path: string): P
     p99: result.latency.p99,
     non2xx: result.non2xx + result.errors,
   };
+}
+
+/** wrk with a Lua script that sets the POST and prints its summary as one JSON line. */
+function wrkLoad(dir: string): LoadGenerator {
+  let n = 0;
+  return async (url, body, seconds, path) => {
+    n++;
+    const bodyFile = join(dir, `wrk-body-${n}.json`);
+    const script = join(dir, `wrk-${n}.lua`);
+    await writeFile(bodyFile, body);
+    await writeFile(
+      script,
+      `wrk.method = "POST"
+wrk.headers["content-type"] = "application/json"
+wrk.headers["authorization"] = "${AUTH}"
+local f = io.open("${bodyFile}", "rb"); wrk.body = f:read("*a"); f:close()
+done = function(summary, latency, requests)
+  local e = summary.errors
+  io.write(string.format('{"requests":%d,"us":%d,"p50":%d,"p99":%d,"non2xx":%d}\\n', summary.requests,
+    summary.duration, latency:percentile(50), latency:percentile(99),
+    e.status + e.connect + e.read + e.write + e.timeout))
+end
+`,
+    );
+    const output = await new Promise<string>((resolve, reject) => {
+      const child = spawn(
+        'wrk',
+        ['-t1', `-c${CONNECTIONS}`, `-d${seconds}s`, '-s', script, `${url}${path}`],
+        { stdio: ['ignore', 'pipe', 'inherit'] },
+      );
+      let text = '';
+      child.stdout.on('data', (chunk: Buffer) => {
+        text += chunk.toString();
+      });
+      child.once('error', reject);
+      child.once('exit', (code) =>
+        code === 0 ? resolve(text) : reject(new Error(`wrk exited with ${code}: ${text}`)),
+      );
+    });
+    const line = output.split('\n').find((l) => l.startsWith('{"requests"'));
+    if (line === undefined) throw new Error(`wrk printed no summary:\n${output}`);
+    const r = JSON.parse(line) as { requests: number; us: number; p50: number; p99: number; non2xx: number };
+    return { rps: r.requests / (r.us / 1e6), p50: r.p50 / 1000, p99: r.p99 / 1000, non2xx: r.non2xx };
+  };
+}
+
+function installed(command: string, debianPackage: string): boolean {
+  try {
+    execSync(`command -v ${command}`, { stdio: 'ignore' });
+    return true;
+  } catch {
+    try {
+      execSync(
+        `apt-get install -y ${debianPackage} || (apt-get update && apt-get install -y ${debianPackage})`,
+        { stdio: 'ignore' },
+      );
+      return true;
+    } catch {
+      return false;
+    }
+  }
 }
 
 async function waitHttp(url: string): Promise<void> {
@@ -68,17 +150,7 @@ async function waitHttp(url: string): Promise<void> {
 }
 
 async function startNginx(dir: string): Promise<{ url: string; stop(): void } | undefined> {
-  try {
-    execSync('command -v nginx', { stdio: 'ignore' });
-  } catch {
-    try {
-      execSync('apt-get install -y nginx-light || (apt-get update && apt-get install -y nginx-light)', {
-        stdio: 'ignore',
-      });
-    } catch {
-      return undefined;
-    }
-  }
+  if (!installed('nginx', 'nginx-light')) return undefined;
   const port = await freePort();
   const conf = join(dir, 'nginx.conf');
   await writeFile(
@@ -106,74 +178,175 @@ async function startBareNode(): Promise<{ url: string; child: ChildProcess }> {
   return { url, child };
 }
 
+/** The ingest-only collector (this file run as a script) as a child process. */
+async function startIngest(dataDir: string): Promise<{ url: string; stop(): Promise<void> }> {
+  const port = await freePort();
+  const child = spawn(
+    process.execPath,
+    [...profileArgs(), '--import', 'tsx', SELF, 'serve-ingest', dataDir, String(port), WRITE_KEY],
+    { stdio: ['ignore', 'ignore', 'inherit'] },
+  );
+  const exited = new Promise<void>((resolve) => child.once('exit', () => resolve()));
+  const url = `http://127.0.0.1:${port}`;
+  await waitFor(async () => (await fetch(`${url}/health`)).status === 200, {
+    timeoutMs: 30_000,
+    what: `ingest collector on ${url}`,
+  });
+  return {
+    url,
+    async stop() {
+      if (child.exitCode === null) child.kill('SIGTERM');
+      await exited;
+    },
+  };
+}
+
+/** `BENCH_CPU_PROF=DIR` writes a V8 CPU profile of the ingest server to DIR (for cutting per-event cost). */
+function profileArgs(): string[] {
+  const dir = process.env.BENCH_CPU_PROF;
+  return dir === undefined ? [] : ['--cpu-prof', `--cpu-prof-dir=${dir}`];
+}
+
+/** Events the collector acknowledged, from its own Prometheus counter. */
+async function acceptedEvents(url: string): Promise<number> {
+  const text = await (await fetch(`${url}/metrics`)).text();
+  let total = 0;
+  for (const line of text.split('\n')) {
+    if (line.startsWith('tracklane_events_accepted_total{')) total += Number(line.split(' ').pop());
+  }
+  return total;
+}
+
+async function serveIngest(dataDir: string, port: number, writeKey: string): Promise<void> {
+  const log = await EmbeddedLog.open(join(dataDir, 'log'));
+  const running = await serveCollector({
+    log,
+    logger: pino({ level: 'warn' }),
+    dataDir,
+    sources: [{ id: sourceIdFor(writeKey), name: 'bench', writeKey }],
+    // Rate limits off: the benchmark measures throughput, not the limiter.
+    options: { rateLimitPerKey: 0, rateLimitPerIp: 0 },
+    eventPartitions: 4,
+    host: '127.0.0.1',
+    port,
+  });
+  process.once('SIGTERM', () => {
+    void running.close().then(() => process.exit(0));
+  });
+}
+
+interface Figures {
+  single: Run;
+  batch: Run;
+  accepted?: number;
+}
+
+async function measure(
+  load: LoadGenerator,
+  url: string,
+  seconds: number,
+  accepted?: () => Promise<number>,
+): Promise<Figures> {
+  // Warm-up: JIT, the log's first segments, DuckDB's first writes.
+  await load(url, single, 2, '/v1/track');
+  await load(url, batch, 2, '/v1/batch');
+  const before = accepted === undefined ? 0 : await accepted();
+  const singleRun = await load(url, single, seconds, '/v1/track');
+  const batchRun = await load(url, batch, seconds, '/v1/batch');
+  if (accepted === undefined) return { single: singleRun, batch: batchRun };
+  return { single: singleRun, batch: batchRun, accepted: (await accepted()) - before };
+}
+
 const workload: Workload = {
   name: 'collector',
   description:
-    'collector HTTP: single events req/s and 50-event batches events/s vs nginx and bare node:http',
+    'collector HTTP: single events req/s and 50-event batches events/s (ingest-only and whole pipeline) vs nginx and bare node:http',
   async run(ctx: BenchContext): Promise<BenchResult[]> {
     const seconds = ctx.quick ? 3 : 10;
+    const useWrk = process.env.BENCH_LOADGEN !== 'autocannon' && installed('wrk', 'wrk');
+    const generator = useWrk ? 'wrk, 1 thread' : 'autocannon';
+    const load = useWrk ? wrkLoad(ctx.tmpDir) : autocannonLoad;
+    const steps = 6;
+    ctx.progress('nginx', 0, steps);
     const nginx = await startNginx(ctx.tmpDir);
+    const nginxSingle = nginx === undefined ? undefined : await load(nginx.url, single, seconds, '/v1/track');
+    nginx?.stop();
+    ctx.progress('node:http', 1, steps);
     const bare = await startBareNode();
-    // Rate limits off: the benchmark measures throughput, not the limiter.
+    const bareSingle = await load(bare.url, single, seconds, '/v1/track');
+    const bareBatch = await load(bare.url, batch, seconds, '/v1/batch');
+    bare.child.kill('SIGTERM');
+
+    ctx.progress('tracklane ingest', 2, steps);
+    const ingestServer = await startIngest(join(ctx.tmpDir, 'ingest'));
+    let ingest: Figures;
+    try {
+      ingest = await measure(load, ingestServer.url, seconds, () => acceptedEvents(ingestServer.url));
+    } finally {
+      await ingestServer.stop();
+    }
+
+    ctx.progress('tracklane start', 4, steps);
     const tracklane = await startTracklaneProcess({
       dataDir: join(ctx.tmpDir, 'data'),
       writeKey: WRITE_KEY,
       extraArgs: ['--rate-limit-key', '0', '--rate-limit-ip', '0'],
     });
+    let whole: Figures;
     try {
-      ctx.progress('nginx', 0, 6);
-      const nginxSingle =
-        nginx === undefined ? undefined : await load(nginx.url, single, seconds, '/v1/track');
-      ctx.progress('node:http', 1, 6);
-      const bareSingle = await load(bare.url, single, seconds, '/v1/track');
-      const bareBatch = await load(bare.url, batch, seconds, '/v1/batch');
-      ctx.progress('tracklane', 3, 6);
-      // Warm-up: JIT, the log's first segments, DuckDB's first writes.
-      await load(tracklane.url, single, 2, '/v1/track');
-      const tlSingle = await load(tracklane.url, single, seconds, '/v1/track');
-      const tlBatch = await load(tracklane.url, batch, seconds, '/v1/batch');
-      ctx.progress('done', 6, 6);
-      const singleBase = nginxSingle ?? bareSingle;
-      return [
-        {
-          workload: 'collector',
-          name: 'single events (POST /v1/track, 32 connections, durable append)',
-          value: tlSingle.rps,
-          unit: 'req/s',
-          baseline: {
-            name: nginxSingle ? 'nginx return 204' : 'node:http JSON parse + 204 (nginx unavailable)',
-            value: singleBase.rps,
-          },
-          ratio: tlSingle.rps / singleBase.rps,
-          goal: 0.25,
-          extra: {
-            'tracklane p50/p99 ms': `${tlSingle.p50} / ${tlSingle.p99}`,
-            'baseline p50/p99 ms': `${singleBase.p50} / ${singleBase.p99}`,
-            'node:http JSON parse + 204 req/s': Math.round(bareSingle.rps),
-            'tracklane non-2xx': tlSingle.non2xx,
-          },
-        },
-        {
-          workload: 'collector',
-          name: `batched events (POST /v1/batch, ${BATCH} events per request, durable append)`,
-          value: tlBatch.rps * BATCH,
-          unit: 'events/s',
-          baseline: { name: 'node:http JSON parse + 204', value: bareBatch.rps * BATCH },
-          ratio: tlBatch.rps / bareBatch.rps,
-          goal: 0.5,
-          extra: {
-            'tracklane p50/p99 ms': `${tlBatch.p50} / ${tlBatch.p99}`,
-            'baseline p50/p99 ms': `${bareBatch.p50} / ${bareBatch.p99}`,
-            'tracklane non-2xx': tlBatch.non2xx,
-          },
-        },
-      ];
+      whole = await measure(load, tracklane.url, seconds);
     } finally {
-      nginx?.stop();
-      bare.child.kill('SIGTERM');
       await tracklane.stop();
     }
+    ctx.progress('done', steps, steps);
+
+    const singleBase = nginxSingle ?? bareSingle;
+    const singleBaseName = nginxSingle
+      ? 'nginx return 204'
+      : 'node:http JSON parse + 204 (nginx unavailable)';
+    const rows = (label: string, f: Figures): BenchResult[] => [
+      {
+        workload: 'collector',
+        name: `${label}: single events (POST /v1/track, ${CONNECTIONS} connections, durable append, ${generator})`,
+        value: f.single.rps,
+        unit: 'req/s',
+        baseline: { name: singleBaseName, value: singleBase.rps },
+        ratio: f.single.rps / singleBase.rps,
+        goal: 0.25,
+        extra: {
+          'tracklane p50/p99 ms': `${f.single.p50} / ${f.single.p99}`,
+          'baseline p50/p99 ms': `${singleBase.p50} / ${singleBase.p99}`,
+          'node:http JSON parse + 204 req/s': Math.round(bareSingle.rps),
+          'tracklane non-2xx': f.single.non2xx,
+        },
+      },
+      {
+        workload: 'collector',
+        name: `${label}: batched events (POST /v1/batch, ${BATCH} events per request, durable append, ${generator})`,
+        value: f.batch.rps * BATCH,
+        unit: 'events/s',
+        baseline: { name: 'node:http JSON parse + 204', value: bareBatch.rps * BATCH },
+        ratio: f.batch.rps / bareBatch.rps,
+        goal: 0.5,
+        extra: {
+          'tracklane p50/p99 ms': `${f.batch.p50} / ${f.batch.p99}`,
+          'baseline p50/p99 ms': `${bareBatch.p50} / ${bareBatch.p99}`,
+          'tracklane non-2xx': f.batch.non2xx,
+          ...(f.accepted === undefined
+            ? {}
+            : { 'events acknowledged durable (collector counter, both runs)': f.accepted }),
+        },
+      },
+    ];
+    return [
+      ...rows('ingest (collector + embedded log, no processors in its process)', ingest),
+      ...rows('whole pipeline (tracklane start)', whole),
+    ];
   },
 };
 
 export default workload;
+
+if (process.argv[1] === SELF && process.argv[2] === 'serve-ingest') {
+  await serveIngest(process.argv[3]!, Number(process.argv[4]), process.argv[5]!);
+}

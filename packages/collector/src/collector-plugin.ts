@@ -55,29 +55,35 @@ export async function collectorPlugin(app: FastifyInstance, ctx: CollectorContex
     });
     registerBodyParsing(scope, ctx.options.maxBatchBytes);
     // Cheap refusals first, before the body is read: per-IP rate limit and a full append pipeline.
-    scope.addHook('onRequest', async (request: FastifyRequest) => {
-      if (request.method === 'OPTIONS') return;
+    // Callback-style hooks: an async one costs a promise per request.
+    scope.addHook('onRequest', (request: FastifyRequest, _reply, done) => {
+      if (request.method === 'OPTIONS') return done();
       if (ctx.gate.full) {
         ctx.metrics.refused.inc({ reason: 'overloaded' });
-        throw overloaded();
+        return done(overloaded());
       }
       if (ctx.ipBuckets !== undefined) {
         const wait = ctx.ipBuckets.take(request.ip, 1, Date.now());
         if (wait > 0) {
           ctx.metrics.refused.inc({ reason: 'rate_limit_ip' });
-          throw new TracklaneError(
-            'E_RATE_LIMITED',
-            `too many requests from this address (over ${ctx.options.rateLimitPerIp}/s): retry after ${wait} s`,
-            { retryAfterSeconds: wait },
+          return done(
+            new TracklaneError(
+              'E_RATE_LIMITED',
+              `too many requests from this address (over ${ctx.options.rateLimitPerIp}/s): retry after ${wait} s`,
+              { retryAfterSeconds: wait },
+            ),
           );
         }
       }
+      done();
     });
-    scope.addHook('onResponse', async (request, reply) => {
-      ctx.metrics.requestDuration.observe(
-        { route: request.routeOptions.url ?? 'unknown', status: reply.statusCode },
+    scope.addHook('onResponse', (request, reply, done) => {
+      ctx.metrics.observeRequest(
+        request.routeOptions.url ?? 'unknown',
+        reply.statusCode,
         reply.elapsedTime / 1000,
       );
+      done();
     });
     registerSegmentRoutes(scope, ctx);
     registerPostHogRoutes(scope, ctx);

@@ -60,7 +60,6 @@ export async function ingest(
 
   for (let i = 0; i < candidates.length; i++) {
     const candidate = candidates[i];
-    const path = pathPrefix === undefined ? '' : `${pathPrefix}/${i}`;
     if (candidate instanceof Unmappable) {
       reject(candidate.raw, i, 'unmappable', candidate.reason, undefined);
       continue;
@@ -69,12 +68,14 @@ export async function ingest(
       const size = Buffer.byteLength(JSON.stringify(candidate) ?? '');
       if (size > options.maxEventBytes) {
         reject(candidate, i, 'too_large', `event is ${size} bytes; the limit is ${options.maxEventBytes}`, [
-          { path: path || '/', message: `event larger than ${options.maxEventBytes} bytes` },
+          { path: pathOf(i) || '/', message: `event larger than ${options.maxEventBytes} bytes` },
         ]);
         continue;
       }
     }
-    const result = validateEvent(candidate, path);
+    // Error paths are only built for events that fail (validated again with their path, which is rare).
+    let result = validateEvent(candidate);
+    if (!result.ok && pathPrefix !== undefined) result = validateEvent(candidate, pathOf(i));
     if (!result.ok) {
       reject(
         candidate,
@@ -85,9 +86,11 @@ export async function ingest(
       );
       continue;
     }
+    // An id generated here has never been seen, so only client-sent ids go through the dedup index.
+    const clientId = result.event.messageId !== undefined;
     const event = toTrackedEvent(result.event, source.id, facts.receivedAt);
-    const key = DedupIndex.key(source.id, event.messageId);
-    if (dedup.has(key, now)) {
+    const key = clientId ? DedupIndex.key(source.id, event.messageId) : undefined;
+    if (key !== undefined && dedup.has(key, now)) {
       duplicates++;
       continue;
     }
@@ -100,7 +103,7 @@ export async function ingest(
           delete payload.receivedAt;
           delete payload.sourceId;
           reject(payload, i, 'tracking_plan', violations.join('; '), [
-            { path: `${path}/properties`, message: violations.join('; ') },
+            { path: `${pathOf(i)}/properties`, message: violations.join('; ') },
           ]);
           continue;
         }
@@ -109,9 +112,11 @@ export async function ingest(
         context.tracklane.violations = violations;
       }
     }
-    dedup.add(key, now);
-    keys.push(key);
-    records.push(toEventRecord(event));
+    if (key !== undefined) {
+      dedup.add(key, now);
+      keys.push(key);
+    }
+    records.push(toEventRecord(event, now));
   }
 
   const count = records.length + deadLetters.length;
@@ -141,10 +146,14 @@ export async function ingest(
     }
     dedup.persist(keys, now);
   }
-  if (records.length > 0) ctx.metrics.accepted.inc({ protocol }, records.length);
+  if (records.length > 0) ctx.metrics.acceptedFor(protocol).inc(records.length);
   if (duplicates > 0) ctx.metrics.duplicates.inc({ protocol }, duplicates);
   if (deadLetters.length > 0) ctx.metrics.deadLetters.inc(deadLetters.length);
   return { accepted: records.length, duplicates, rejected };
+
+  function pathOf(index: number): string {
+    return pathPrefix === undefined ? '' : `${pathPrefix}/${index}`;
+  }
 
   function reject(
     payload: unknown,

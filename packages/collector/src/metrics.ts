@@ -54,7 +54,35 @@ export class CollectorMetrics {
     registers: [this.registry],
   });
 
+  // Label children looked up once: prom-client hashes a label object on every call, which is measurable
+  // per request on the hot path.
+  readonly #accepted = new Map<string, Counter.Internal>();
+  readonly #durations = new Map<string, Map<number, Histogram.Internal<'route' | 'status'>>>();
+
   constructor() {
     collectDefaultMetrics({ register: this.registry });
+  }
+
+  acceptedFor(protocol: string): Counter.Internal {
+    let child = this.#accepted.get(protocol);
+    if (child === undefined) {
+      child = this.accepted.labels(protocol);
+      this.#accepted.set(protocol, child);
+    }
+    return child;
+  }
+
+  observeRequest(route: string, status: number, seconds: number): void {
+    let byStatus = this.#durations.get(route);
+    if (byStatus === undefined) {
+      byStatus = new Map();
+      this.#durations.set(route, byStatus);
+    }
+    let child = byStatus.get(status);
+    if (child === undefined) {
+      child = this.requestDuration.labels(route, String(status));
+      byStatus.set(status, child);
+    }
+    child.observe(seconds);
   }
 }

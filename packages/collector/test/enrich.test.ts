@@ -4,11 +4,11 @@ import { join } from 'node:path';
 import { describe, it } from 'node:test';
 import type { TrackedEvent } from '@tracklane/core';
 import { makeTempDir } from '@tracklane/test-utils';
-import { flagBots } from '../src/enrich/bot.ts';
+import { makeBotStep } from '../src/enrich/bot.ts';
 import { correctClockSkew } from '../src/enrich/clock-skew.ts';
 import { makeGeoIpStep, openGeoIp } from '../src/enrich/geo-ip.ts';
 import { anonymizeIp, makeIpStep } from '../src/enrich/ip.ts';
-import { parsePageUrl } from '../src/enrich/page-url.ts';
+import { makePageUrlStep } from '../src/enrich/page-url.ts';
 import { makeUserAgentStep } from '../src/enrich/user-agent.ts';
 import type { RequestFacts } from '../src/request-facts.ts';
 import { tinyMmdb } from './helpers/tiny-mmdb.ts';
@@ -77,6 +77,19 @@ describe('IP anonymisation', () => {
     makeIpStep('keep')(k, facts());
     assert.equal(k.context?.ip, '1.2.3.4');
   });
+  it('anonymises each request address once and never hands one client another client’s address', () => {
+    const step = makeIpStep('anonymize');
+    const results: unknown[] = [];
+    for (const ip of ['203.0.113.77', '203.0.113.77', '198.51.100.9', '2001:db8::1', '203.0.113.5']) {
+      const e = event();
+      step(e, facts({ ip }));
+      results.push(e.context?.ip);
+    }
+    assert.deepEqual(results, ['203.0.113.0', '203.0.113.0', '198.51.100.0', '2001:db8:0::', '203.0.113.0']);
+    const own = event({ context: { ip: '192.0.2.44' } });
+    step(own, facts({ ip: '203.0.113.77' }));
+    assert.equal(own.context?.ip, '192.0.2.0');
+  });
 });
 
 describe('user agent and bots', () => {
@@ -88,19 +101,32 @@ describe('user agent and bots', () => {
     assert.equal(ua.os!.name, 'iOS');
     assert.equal(ua.device!.type, 'mobile');
   });
-  it('flags crawlers and leaves browsers alone', () => {
-    const bot = event({
-      context: { userAgent: 'Mozilla/5.0 (compatible; Googlebot/2.1; +http://www.google.com/bot.html)' },
-    });
-    flagBots(bot);
-    assert.equal((bot.context!.tracklane as { bot: boolean }).bot, true);
-    const human = event({ context: { userAgent: SAFARI } });
-    flagBots(human);
-    assert.equal(human.context?.tracklane, undefined);
+  it('flags crawlers and leaves browsers alone, also when the answer comes from its cache', () => {
+    const flagBots = makeBotStep();
+    for (let round = 0; round < 2; round++) {
+      const bot = event({
+        context: { userAgent: 'Mozilla/5.0 (compatible; Googlebot/2.1; +http://www.google.com/bot.html)' },
+      });
+      flagBots(bot, facts());
+      assert.equal((bot.context!.tracklane as { bot: boolean }).bot, true);
+      const human = event({ context: { userAgent: SAFARI } });
+      flagBots(human, facts());
+      assert.equal(human.context?.tracklane, undefined);
+    }
+  });
+  it('gives the cached parse of a user agent to later events', () => {
+    const parseUa = makeUserAgentStep();
+    const first = event({ context: { userAgent: SAFARI } });
+    const second = event({ context: { userAgent: SAFARI } });
+    parseUa(first, facts());
+    parseUa(second, facts());
+    assert.deepEqual(second.context?.tracklane, first.context?.tracklane);
+    assert.equal((second.context!.tracklane as { ua: { os: { name: string } } }).ua.os.name, 'iOS');
   });
 });
 
 describe('page URL parsing', () => {
+  const parsePageUrl = makePageUrlStep();
   it('extracts host, path, referrer host and UTM campaign fields', () => {
     const e = event({
       type: 'page',
@@ -109,7 +135,7 @@ describe('page URL parsing', () => {
       },
       context: { page: { referrer: 'https://www.google.com/search?q=a' } },
     });
-    parsePageUrl(e);
+    parsePageUrl(e, facts());
     assert.deepEqual(e.context?.tracklane, {
       page: { host: 'shop.example', path: '/sale/shoes', referrerHost: 'www.google.com' },
     });
@@ -119,11 +145,26 @@ describe('page URL parsing', () => {
     const e = event({
       context: { page: { url: 'https://a.example/?utm_source=x' }, campaign: { name: 'mine' } },
     });
-    parsePageUrl(e);
+    parsePageUrl(e, facts());
     assert.deepEqual(e.context?.campaign, { name: 'mine' });
     const bad = event({ context: { page: { url: 'not a url' } } });
-    parsePageUrl(bad);
+    parsePageUrl(bad, facts());
     assert.deepEqual(bad.context?.tracklane, { page: {} });
+  });
+  it('answers a repeated URL from its cache the same way, without sharing the per-event result', () => {
+    const url = 'https://shop.example/p/1?utm_source=bench';
+    const first = event({ context: { page: { url } } });
+    const second = event({ context: { page: { url, referrer: 'https://ref.example/x' } } });
+    parsePageUrl(first, facts());
+    parsePageUrl(second, facts());
+    assert.deepEqual(first.context?.tracklane, { page: { host: 'shop.example', path: '/p/1' } });
+    assert.deepEqual(second.context?.tracklane, {
+      page: { host: 'shop.example', path: '/p/1', referrerHost: 'ref.example' },
+    });
+    assert.deepEqual(second.context?.campaign, { source: 'bench' });
+    const again = event({ context: { page: { url: 'not a url' } } });
+    parsePageUrl(again, facts());
+    assert.deepEqual(again.context?.tracklane, { page: {} });
   });
 });
 

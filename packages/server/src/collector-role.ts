@@ -6,7 +6,10 @@ import {
   MAX_BATCH_BYTES,
   openCollector,
   SourceRegistry,
+  type SourceWithKey,
 } from '@tracklane/collector';
+import type { Log } from '@tracklane/log';
+import type { Logger } from 'pino';
 import type { DeploymentConfig } from './deployment-config.ts';
 import { buildApp } from './http/build-app.ts';
 import { openLog } from './open-log.ts';
@@ -19,24 +22,55 @@ import { listen, openRoleContext, type RunningRole } from './role-context.ts';
 export async function startCollectorRole(config: DeploymentConfig): Promise<RunningRole> {
   const { logger, dataDir, keys } = await openRoleContext(config, 'collector');
   const log = await openLog(config.log, dataDir, `tracklane-collector-${process.pid}`);
+  return serveCollector({
+    log,
+    logger,
+    dataDir,
+    sources: keys.sources,
+    options: (config.collector.options ?? {}) as Partial<CollectorOptions>,
+    eventPartitions: config.eventPartitions,
+    host: config.host,
+    port: config.collector.port ?? 8080,
+  });
+}
+
+export interface ServeCollectorParams {
+  /** Taken over: closed when the collector closes, or when it fails to start. */
+  log: Log;
+  logger: Logger;
+  /** The collector's own state (its dedup index) goes under `<dataDir>/collector`. */
+  dataDir: string;
+  sources: SourceWithKey[];
+  options: Partial<CollectorOptions>;
+  eventPartitions: number;
+  host: string;
+  port: number;
+}
+
+/**
+ * The collector as an HTTP server on a given log: what `tracklane collector` runs, and what the collector
+ * benchmark runs on the embedded log to measure ingestion without processors sharing the process.
+ */
+export async function serveCollector(params: ServeCollectorParams): Promise<RunningRole> {
+  const { log, logger } = params;
   let state: 'ready' | 'stopping' = 'ready';
   const app = buildApp(logger, MAX_BATCH_BYTES);
   let collector: Awaited<ReturnType<typeof openCollector>> | undefined;
   let url: string;
   try {
-    await log.ensureTopic(EVENTS_TOPIC, { partitions: config.eventPartitions });
+    await log.ensureTopic(EVENTS_TOPIC, { partitions: params.eventPartitions });
     collector = await openCollector({
       log,
-      sources: new SourceRegistry(keys.sources),
-      stateDir: join(dataDir, 'collector'),
-      options: (config.collector.options ?? {}) as Partial<CollectorOptions>,
+      sources: new SourceRegistry(params.sources),
+      stateDir: join(params.dataDir, 'collector'),
+      options: params.options,
     });
     app.get('/health', async (_request, reply) => {
       const ok = state === 'ready';
       return reply.code(ok ? 200 : 503).send({ status: ok ? 'ok' : state, role: 'collector' });
     });
     await app.register(collectorPlugin, collector.context);
-    url = await listen(app, config.host, config.collector.port ?? 8080);
+    url = await listen(app, params.host, params.port);
   } catch (err) {
     await app.close();
     await collector?.close();

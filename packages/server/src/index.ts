@@ -1,5 +1,5 @@
 export { startApiRole } from './api-role.ts';
-export { startCollectorRole } from './collector-role.ts';
+export { type ServeCollectorParams, serveCollector, startCollectorRole } from './collector-role.ts';
 export { DEFAULT_CONFIG, type TracklaneConfig } from './config.ts';
 export {
   type DeploymentConfig,

@@ -6,17 +6,31 @@ import { contextOf, type EnrichStep } from './enrich-step.ts';
 
 /**
  * Sets `context.ip` from the request when the client sent none, then applies the privacy mode. Runs after
- * geo-IP, which needs the full address.
+ * geo-IP, which needs the full address. The request's address is anonymised once, not once per event: the
+ * last answer is kept, and every event of a request (and the next requests of the same client) reuse it.
  */
 export function makeIpStep(mode: IpMode): EnrichStep {
+  let lastIp = '';
+  let lastAnonymized: string | undefined;
   return (event: TrackedEvent, facts: RequestFacts) => {
     const context = contextOf(event);
     if (mode === 'drop') {
       delete context.ip;
       return;
     }
-    const ip = typeof context.ip === 'string' ? context.ip : facts.ip;
-    context.ip = mode === 'anonymize' ? anonymizeIp(ip) : ip;
+    if (typeof context.ip === 'string') {
+      if (mode === 'anonymize') context.ip = anonymizeIp(context.ip);
+      return;
+    }
+    if (mode === 'keep') {
+      context.ip = facts.ip;
+      return;
+    }
+    if (facts.ip !== lastIp) {
+      lastIp = facts.ip;
+      lastAnonymized = anonymizeIp(facts.ip);
+    }
+    context.ip = lastAnonymized;
   };
 }
 

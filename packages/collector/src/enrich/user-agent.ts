@@ -1,4 +1,5 @@
 import type { TrackedEvent } from '@tracklane/core';
+import { LRUCache } from 'lru-cache';
 import { UAParser } from 'ua-parser-js';
 import { contextOf, type EnrichStep, tracklaneContextOf } from './enrich-step.ts';
 
@@ -13,17 +14,17 @@ const MAX_UA_LENGTH = 1_024;
 
 /**
  * Parses `context.userAgent` into `context.tracklane.ua`. Parsing costs tens of microseconds and real
- * traffic repeats a few thousand user agents, so results are cached (bounded; cleared when full).
+ * traffic repeats a few thousand user agents, so results are cached (LRU). Events share the cached object:
+ * nothing mutates it after enrichment, and it is serialised with the event right away.
  */
 export function makeUserAgentStep(): EnrichStep {
-  const cache = new Map<string, ParsedUserAgent>();
+  const cache = new LRUCache<string, ParsedUserAgent>({ max: MAX_CACHED });
   return (event: TrackedEvent) => {
     const ua = contextOf(event).userAgent;
     if (typeof ua !== 'string' || ua.length === 0) return;
     let parsed = cache.get(ua);
     if (parsed === undefined) {
       parsed = parseUserAgent(ua.slice(0, MAX_UA_LENGTH));
-      if (cache.size >= MAX_CACHED) cache.clear();
       cache.set(ua, parsed);
     }
     tracklaneContextOf(event).ua = parsed;
