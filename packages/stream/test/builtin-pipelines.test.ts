@@ -117,7 +117,7 @@ describe('built-in pipelines', () => {
 
   it('replay rebuilds every table to the same rows and swaps it in', async () => {
     for (const name of ['event_counts_minute', 'unique_users_hour', 'sessions', 'user_profiles']) {
-      const before = await rows(store, `SELECT * FROM ${name}`);
+      const before = await rows(store, `SELECT * EXCLUDE (version) FROM ${name}`);
       const progress: number[] = [];
       const result = await replayPipeline({
         log,
@@ -128,7 +128,7 @@ describe('built-in pipelines', () => {
       });
       assert.equal(result.records, events.length);
       assert.equal(progress.at(-1), 1);
-      assert.deepEqual(await rows(store, `SELECT * FROM ${name}`), before, name);
+      assert.deepEqual(await rows(store, `SELECT * EXCLUDE (version) FROM ${name}`), before, name);
     }
   });
 

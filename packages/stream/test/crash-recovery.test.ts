@@ -28,7 +28,7 @@ async function tables(path: string): Promise<Record<string, string[]>> {
   try {
     const out: Record<string, string[]> = {};
     for (const p of BUILTIN_PIPELINES) {
-      const result = await store.query(`SELECT * FROM ${p.name}`, { maxRows: 1_000_000 });
+      const result = await store.query(`SELECT * EXCLUDE (version) FROM ${p.name}`, { maxRows: 1_000_000 });
       out[p.name] = result.rows.map((r) => JSON.stringify(r)).sort();
     }
     return out;

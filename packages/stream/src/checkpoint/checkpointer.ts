@@ -9,6 +9,8 @@ export interface CheckpointOutput {
   /** Aggregate results (current totals of every window that changed) and other terminal items. */
   items: unknown[];
   snapshots: TaskSnapshot[];
+  /** Orders this checkpoint's results against earlier ones (see `SinkContext.version`). */
+  version: number;
 }
 
 export interface PartitionCheckpoint {
@@ -52,6 +54,7 @@ export class Checkpointer {
       ),
       owned: db.prepare('SELECT partition FROM claims WHERE topic = ? AND owner = ?'),
       offset: db.prepare('SELECT next_offset FROM offsets WHERE topic = ? AND partition = ?'),
+      offsetSum: db.prepare('SELECT coalesce(sum(next_offset), 0) AS v FROM offsets WHERE topic = ?'),
       setOffset: db.prepare(
         'INSERT INTO offsets (topic, partition, next_offset) VALUES (?, ?, ?) ON CONFLICT (topic, partition) DO UPDATE SET next_offset = excluded.next_offset',
       ),
@@ -143,12 +146,13 @@ export class Checkpointer {
         for (const o of offsets) {
           if (owned.has(o.partition)) this.stmts.setOffset.run(this.topic, o.partition, o.offset);
         }
+        const { v: version } = this.stmts.offsetSum.get(this.topic) as { v: number };
         const outputs: CheckpointOutput[] = [];
         for (const [pipeline, list] of byPipeline) {
           const items = this.mergeTotals(pipeline, list);
           this.dropClosedTotals(pipeline);
           for (const s of list) for (const item of s.emitted) items.push(item);
-          outputs.push({ pipeline, items, snapshots: list });
+          outputs.push({ pipeline, items, snapshots: list, version });
         }
         await write(outputs);
         db.exec('COMMIT');

@@ -1,7 +1,7 @@
 import type { TrackedEvent } from '@tracklane/core';
 import { count } from '../aggregates/count.ts';
 import type { WindowResult } from '../pipeline.ts';
-import { storeSink } from '../sinks/store-sink.ts';
+import { storeSink, versioned } from '../sinks/store-sink.ts';
 import { tumbling } from '../windows/tumbling.ts';
 import { events, type Projection, tableAs } from './projection.ts';
 
@@ -15,7 +15,7 @@ export function eventName(event: TrackedEvent): string {
 /** Events per minute by type and name. Exact: duplicates (same messageId) are dropped before counting. */
 export const eventCountsMinute: Projection = {
   name: 'event_counts_minute',
-  table: {
+  table: versioned({
     name: 'event_counts_minute',
     columns: [
       { name: 'minute', type: 'timestamp' },
@@ -24,7 +24,7 @@ export const eventCountsMinute: Projection = {
       { name: 'count', type: 'int' },
     ],
     primaryKey: ['minute', 'type', 'event'],
-  },
+  }),
   build({ log, store, tableName }) {
     return events(log)
       .dedupe((e) => e.messageId, { horizon: '2h' })

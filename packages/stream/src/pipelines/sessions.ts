@@ -4,8 +4,8 @@ import { aggregates } from '../aggregates/aggregate.ts';
 import { count } from '../aggregates/count.ts';
 import { latest } from '../aggregates/latest.ts';
 import { sum } from '../aggregates/sum.ts';
-import type { WindowResult } from '../pipeline.ts';
-import { storeSink } from '../sinks/store-sink.ts';
+import type { OpenWindowResult } from '../runtime/outputs.ts';
+import { storeSink, versioned } from '../sinks/store-sink.ts';
 import { session } from '../windows/session.ts';
 import { events, eventTime, type Projection, tableAs, visitorId } from './projection.ts';
 
@@ -45,12 +45,20 @@ export function sessionId(visitor: string, start: number): string {
 
 /**
  * Sessions of track/page/screen activity per visitor, split by 30 minutes without events. A session is
- * written once, when final: when the watermark is past its last event + 30 min + 10 min allowed lateness.
- * Out-of-order events that bridge two sessions merge them before that. A bounce is a single-event session.
+ * visible while it is in progress (`is_open` true, rewritten at each checkpoint that adds to it) and
+ * written a last time with `is_open` false when final: when the watermark is past its last event + 30 min
+ * + 10 min allowed lateness. "Sessions right now" is `WHERE is_open` (open in event time, so a visitor
+ * who left stays in it until the watermark passes that point). A bounce is a single-event session.
+ *
+ * The id is derived from the visitor and the session's start, so a row keeps its id from the first event
+ * to the final write unless an out-of-order event moves the start earlier or bridges two sessions. Each
+ * write of a visitor holds all of that visitor's open sessions, and replaces the visitor's open rows
+ * (`UpsertOptions.replace`): a session merged away or re-started is deleted, not left open forever.
+ * Rows carry the checkpoint's version, so a retried older write never overwrites a newer one.
  */
 export const sessions: Projection = {
   name: 'sessions',
-  table: {
+  table: versioned({
     name: 'sessions',
     columns: [
       { name: 'session_id', type: 'string' },
@@ -64,9 +72,10 @@ export const sessions: Projection = {
       { name: 'bounce', type: 'bool' },
       { name: 'entry_page', type: 'string', nullable: true },
       { name: 'exit_page', type: 'string', nullable: true },
+      { name: 'is_open', type: 'bool' },
     ],
     primaryKey: ['session_id'],
-  },
+  }),
   build({ log, store, tableName }) {
     const gapMs = 30 * 60_000;
     return events(log)
@@ -76,22 +85,32 @@ export const sessions: Projection = {
       .window(session('30m'), { allowedLateness: '10m' })
       .aggregate(sessionAggregate)
       .to(
-        storeSink(store, tableAs(this.table, tableName), (r: WindowResult<string, SessionValue>) => {
-          const end = r.window.end - gapMs;
-          return {
-            session_id: sessionId(r.key, r.window.start),
-            visitor_id: r.key,
-            user_id: r.value.user,
-            start_at: r.window.start,
-            end_at: end,
-            duration_ms: end - r.window.start,
-            event_count: r.value.events,
-            page_count: r.value.pages,
-            bounce: r.value.events === 1,
-            entry_page: r.value.entry,
-            exit_page: r.value.exit,
-          };
-        }),
+        storeSink(
+          store,
+          tableAs(this.table, tableName),
+          (r: OpenWindowResult<string, SessionValue>) => {
+            const end = r.window.end - gapMs;
+            return {
+              session_id: sessionId(r.key, r.window.start),
+              visitor_id: r.key,
+              user_id: r.value.user,
+              start_at: r.window.start,
+              end_at: end,
+              duration_ms: end - r.window.start,
+              event_count: r.value.events,
+              page_count: r.value.pages,
+              bounce: r.value.events === 1,
+              entry_page: r.value.entry,
+              exit_page: r.value.exit,
+              is_open: r.open === true,
+            };
+          },
+          {
+            openSessions: true,
+            // Every visitor written comes with its complete set of open sessions (see Sink.openSessions).
+            replace: (items) => ({ visitor_id: [...new Set(items.map((r) => r.key))], is_open: [true] }),
+          },
+        ),
         { name: this.name },
       );
   },

@@ -3,14 +3,14 @@ import { type Aggregate, aggregates } from '../aggregates/aggregate.ts';
 import { distinct } from '../aggregates/distinct.ts';
 import { approxDistinct } from '../aggregates/hyperloglog.ts';
 import type { WindowResult } from '../pipeline.ts';
-import { storeSink } from '../sinks/store-sink.ts';
+import { storeSink, versioned } from '../sinks/store-sink.ts';
 import { tumbling } from '../windows/tumbling.ts';
 import { events, type Projection, personId, tableAs } from './projection.ts';
 
 function uniqueUsers(name: string, column: 'hour' | 'day', size: '1h' | '1d'): Projection {
   return {
     name,
-    table: {
+    table: versioned({
       name,
       columns: [
         { name: column, type: 'timestamp' },
@@ -19,7 +19,7 @@ function uniqueUsers(name: string, column: 'hour' | 'day', size: '1h' | '1d'): P
         { name: 'exact', type: 'int', nullable: true },
       ],
       primaryKey: [column],
-    },
+    }),
     build({ log, store, tableName, exact }) {
       const approx = approxDistinct(personId);
       // HLL and exact sets ignore repeats, so no dedupe step is needed here.

@@ -3,7 +3,7 @@ import { aggregates } from '../aggregates/aggregate.ts';
 import { latest } from '../aggregates/latest.ts';
 import { max, min } from '../aggregates/min-max.ts';
 import type { KeyedResult } from '../pipeline.ts';
-import { storeSink } from '../sinks/store-sink.ts';
+import { storeSink, versioned } from '../sinks/store-sink.ts';
 import { events, eventTime, type Projection, personId, tableAs } from './projection.ts';
 
 const profileAggregate = aggregates({
@@ -26,7 +26,7 @@ type ProfileValue = ReturnType<typeof profileAggregate.result>;
 /** One row per person: traits of their latest identify, latest anonymous id, first and last seen. */
 export const userProfiles: Projection = {
   name: 'user_profiles',
-  table: {
+  table: versioned({
     name: 'user_profiles',
     columns: [
       { name: 'user_id', type: 'string' },
@@ -36,7 +36,7 @@ export const userProfiles: Projection = {
       { name: 'last_seen', type: 'timestamp' },
     ],
     primaryKey: ['user_id'],
-  },
+  }),
   build({ log, store, tableName }) {
     // Every aggregate here ignores repeats (min, max, latest-by-time), so duplicates need no dedupe step.
     return events(log)

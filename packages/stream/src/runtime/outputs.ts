@@ -1,8 +1,15 @@
 import type { Log, RecordInput } from '@tracklane/log';
 import type { CheckpointOutput } from '../checkpoint/checkpointer.ts';
 import type { Push, RecordScope } from '../operators/operator.ts';
-import type { LateEvent, Pipeline } from '../pipeline.ts';
+import type { LateEvent, Pipeline, WindowResult } from '../pipeline.ts';
 import type { Sink } from '../sinks/sink.ts';
+import type { TaskSnapshot } from './task.ts';
+
+/** A session window's result while the session is still open (see `Sink.openSessions`). */
+export interface OpenWindowResult<K, R> extends WindowResult<K, R> {
+  /** True while the session can still grow or merge; absent on the final result. */
+  open?: true;
+}
 
 export type DeadLetterFn = (
   pipeline: Pipeline,
@@ -31,7 +38,7 @@ export async function writeOutputs(
     list.push(record);
   };
   const writes: Promise<void>[] = [];
-  for (const { pipeline, items, snapshots } of outputs) {
+  for (const { pipeline, items, snapshots, version } of outputs) {
     const late: LateEvent[] = [];
     for (const s of snapshots) {
       for (const out of s.topicOut) add(out.topic, { key: out.key, value: out.value, headers: out.headers });
@@ -55,14 +62,18 @@ export async function writeOutputs(
           });
         }
       } else {
-        writes.push(pipeline.late.write(late));
+        writes.push(pipeline.late.write(late, { version }));
       }
     }
-    const results = await runPost(pipeline, items, deadLetter);
-    if (results.length === 0) continue;
     const terminal = pipeline.terminal;
+    const all =
+      terminal.kind === 'sink' && terminal.sink.openSessions === true
+        ? [...items, ...openSessions(pipeline, snapshots)]
+        : items;
+    const results = await runPost(pipeline, all, deadLetter);
+    if (results.length === 0) continue;
     if (terminal.kind === 'sink') {
-      writes.push(terminal.sink.write(results));
+      writes.push(terminal.sink.write(results, { version }));
     } else {
       for (const r of results) {
         add(terminal.topic, { key: terminal.key ? terminal.key(r) : null, value: terminal.encode(r) });
@@ -71,6 +82,37 @@ export async function writeOutputs(
   }
   for (const [topic, records] of appends) writes.push(log.append(topic, records).then(() => undefined));
   await Promise.all(writes);
+}
+
+/**
+ * The open sessions of every key whose sessions changed in this checkpoint (the task hands over their
+ * state as JSON for the state store): all of the key's open sessions, so a sink can treat them as the
+ * key's complete open set. Each is the result of the session as it stands, with the window it has now.
+ */
+function openSessions(pipeline: Pipeline, snapshots: TaskSnapshot[]): OpenWindowResult<unknown, unknown>[] {
+  const stage = pipeline.aggregate;
+  if (stage?.window?.kind !== 'session') return [];
+  const { agg } = stage;
+  const { gapMs } = stage.window;
+  const out: OpenWindowResult<unknown, unknown>[] = [];
+  for (const s of snapshots) {
+    for (const [, json] of s.sessions) {
+      if (json === null) continue;
+      const entry = JSON.parse(json) as {
+        key: unknown;
+        list: Array<{ start: number; end: number; acc: unknown }>;
+      };
+      for (const session of entry.list) {
+        out.push({
+          key: entry.key,
+          window: { start: session.start, end: session.end + gapMs },
+          value: agg.result(agg.fromJSON(session.acc)),
+          open: true,
+        });
+      }
+    }
+  }
+  return out;
 }
 
 async function runPost(pipeline: Pipeline, items: unknown[], deadLetter: DeadLetterFn): Promise<unknown[]> {
