@@ -1,6 +1,7 @@
 import { type Static, Type } from '@sinclair/typebox';
 import type { Store } from '@tracklane/storage';
-import { HASHED_IDENTITY_JOIN, HASHED_PERSON_KEY, QueryBuilder } from './query-builder.ts';
+import { dialectOf, duckdbDialect, type SqlDialect } from './dialects/index.ts';
+import { QueryBuilder } from './query-builder.ts';
 import { EventName, Filters, PropertyName, TimeRange, validateRequest } from './request-schema.ts';
 
 const StepSchema = Type.Object(
@@ -52,8 +53,12 @@ const DEFAULT_WINDOW_SECONDS = 14 * 86_400;
  * after the previous one (ASOF joins, one per step). Greedy-earliest is optimal for a fixed start, so a
  * person's best start is the one reaching furthest (the latest among equals: the tightest timing).
  */
-export function buildFunnel(request: FunnelRequest): { sql: string; params: QueryBuilder['params'] } {
-  const q = new QueryBuilder(request.timezone);
+export function buildFunnel(
+  request: FunnelRequest,
+  dialect: SqlDialect = duckdbDialect,
+): { sql: string; params: QueryBuilder['params'] } {
+  const q = new QueryBuilder(request.timezone, dialect);
+  const d = q.sql;
   const order = request.order ?? 'ordered';
   const n = request.steps.length;
   const window = q.bind(request.conversionWindowSeconds ?? DEFAULT_WINDOW_SECONDS);
@@ -71,7 +76,9 @@ export function buildFunnel(request: FunnelRequest): { sql: string; params: Quer
   const global = q.filters(request.filters, '/filters');
   const flags = matches.map((m, k) => `${m} AS m${k}`).join(', ');
   const limit = q.bind(request.breakdownLimit ?? 25);
-  const deadline = (t: string, start = 't0') => `${t} <= ${start} + to_seconds(${window}::BIGINT)`;
+  const deadline = (t: string, start = 't0') => `${t} <= ${d.plusSeconds(start, window)}`;
+  const personKey = q.hashedPersonKey();
+  const identityJoin = q.hashedIdentityJoin();
 
   let starts: string;
   if (order === 'strict') {
@@ -80,19 +87,19 @@ export function buildFunnel(request: FunnelRequest): { sql: string; params: Quer
       .slice(1)
       .map(
         (_, j) =>
-          `CASE WHEN lead(m${j + 1}, ${j + 1}) OVER w THEN lead(ts, ${j + 1}) OVER w END AS t${j + 1}`,
+          `CASE WHEN ${d.shift('lead', `m${j + 1}`, j + 1, 'w')} THEN ${d.shift('lead', 'ts', j + 1, 'w')} END AS t${j + 1}`,
       )
       .join(', ');
     starts = `
       ev AS (
-        SELECT ${HASHED_PERSON_KEY} AS person_id, e.timestamp AS ts, e.message_id, ${breakdown} AS breakdown, ${flags}
-        FROM events e ${HASHED_IDENTITY_JOIN} WHERE ${range} AND ${global}
+        SELECT ${personKey} AS person_id, e.timestamp AS ts, e.message_id, ${breakdown} AS breakdown, ${flags}
+        FROM events e ${identityJoin} WHERE ${range} AND ${global}
       ),
       chain AS (
         SELECT * FROM (
           SELECT person_id, breakdown, m0, ts AS t0, ${leads}
           FROM ev WINDOW w AS (PARTITION BY person_id ORDER BY ts, message_id)
-        ) WHERE m0
+        ) AS followed WHERE m0
       ),
       reached AS (
         SELECT person_id, breakdown, t0, ${times(n)}, ${reachedCase(n, deadline)} AS reached FROM chain
@@ -109,14 +116,20 @@ export function buildFunnel(request: FunnelRequest): { sql: string; params: Quer
         .slice(2)
         .map((_, j) => {
           const k = j + 2;
-          return `ASOF LEFT JOIN s${k} ON s${k}.person_id = c.person_id AND s${k}.ts ${after(k)} ${k === 2 ? 'c.t1' : `s${k - 1}.ts`}`;
+          return d.asofJoin({
+            left: true,
+            table: `s${k}`,
+            person: 'c.person_id',
+            op: after(k),
+            bound: k === 2 ? 'c.t1' : `s${k - 1}.ts`,
+          });
         })
         .join('\n');
       const laterTimes = request.steps
         .slice(2)
         .map((_, j) => `, s${j + 2}.ts AS t${j + 2}`)
         .join('');
-      const none = Array.from({ length: n - 1 }, (_, j) => `NULL::TIMESTAMP AS t${j + 1}`).join(', ');
+      const none = Array.from({ length: n - 1 }, (_, j) => `${d.nullTimestamp()} AS t${j + 1}`).join(', ');
       // Everyone with a first step reached step 1, whether or not one of their starts is a candidate.
       const everyStart = `
         UNION ALL
@@ -132,10 +145,10 @@ export function buildFunnel(request: FunnelRequest): { sql: string; params: Quer
         candidates = `
       candidates AS (
         SELECT person_id, ts, breakdown, CASE WHEN next_m1 THEN next_ts END AS t1 FROM (
-          SELECT person_id, ts, breakdown, m0, lead(m1) OVER w AS next_m1, lead(ts) OVER w AS next_ts
+          SELECT person_id, ts, breakdown, m0, ${d.shift('lead', 'm1', 1, 'w')} AS next_m1, ${d.shift('lead', 'ts', 1, 'w')} AS next_ts
           FROM ev WHERE m0 OR m1
           WINDOW w AS (PARTITION BY person_id ORDER BY ts, m0 DESC)
-        ) WHERE m0 AND (next_m1 OR next_ts IS NULL)
+        ) AS marked WHERE m0 AND (next_m1 OR next_ts IS NULL)
       )`;
         if (request.breakdown === undefined) reachedAll = '';
       } else {
@@ -143,17 +156,17 @@ export function buildFunnel(request: FunnelRequest): { sql: string; params: Quer
       -- Only the last step-1 event before some step-2 event can be a best start: an earlier one leads to the
       -- same chain with less of the window left. At most one start per step-2 event remains.
       candidates AS (
-        SELECT c.person_id, c.ts, c.breakdown, s1.ts AS t1
+        SELECT c.person_id AS person_id, c.ts AS ts, c.breakdown AS breakdown, s1.ts AS t1
         FROM (
-          SELECT DISTINCT s0.person_id, s0.ts, s0.breakdown
-          FROM s1 ASOF JOIN s0 ON s0.person_id = s1.person_id AND s0.ts ${sameAsPrevious(1) ? '<' : '<='} s1.ts
-        ) c ASOF LEFT JOIN s1 ON s1.person_id = c.person_id AND s1.ts ${after(1)} c.ts
+          SELECT DISTINCT s0.person_id AS person_id, s0.ts AS ts, s0.breakdown AS breakdown
+          FROM s1 ${d.asofJoin({ left: false, table: 's0', person: 's1.person_id', op: sameAsPrevious(1) ? '<' : '<=', bound: 's1.ts' })}
+        ) c ${d.asofJoin({ left: true, table: 's1', person: 'c.person_id', op: after(1), bound: 'c.ts' })}
       )`;
       }
       starts = `
-      ev AS MATERIALIZED (
-        SELECT ${HASHED_PERSON_KEY} AS person_id, e.timestamp AS ts, ${breakdown} AS breakdown, ${flags}
-        FROM events e ${HASHED_IDENTITY_JOIN}
+      ev AS ${d.materialized}(
+        SELECT ${personKey} AS person_id, e.timestamp AS ts, ${breakdown} AS breakdown, ${flags}
+        FROM events e ${identityJoin}
         -- Every reader of ev keeps only rows matching some step, and DuckDB pushes those conditions into this
         -- scan; an IN list here as well would compare each event name twice.
         WHERE ${range} AND ${global}
@@ -161,7 +174,7 @@ export function buildFunnel(request: FunnelRequest): { sql: string; params: Quer
       ${stepTables},${candidates},
       -- A start whose step 2 is missing or too late reaches step 1 whatever follows: no need to look further.
       chain AS (
-        SELECT c.person_id, c.breakdown, c.ts AS t0, c.t1${laterTimes}
+        SELECT c.person_id AS person_id, c.breakdown AS breakdown, c.ts AS t0, c.t1 AS t1${laterTimes}
         FROM (SELECT * FROM candidates WHERE ${deadline('t1', 'ts')}) c ${later}
         UNION ALL
         SELECT person_id, breakdown, ts, t1${request.steps
@@ -176,47 +189,53 @@ export function buildFunnel(request: FunnelRequest): { sql: string; params: Quer
     } else {
       // Any order: from every step event as an anchor, the first occurrence of each step at or after it.
       const joins = matches
-        .map((_, k) => `ASOF LEFT JOIN s${k} ON s${k}.person_id = a.person_id AND s${k}.ts >= a.ts`)
+        .map((_, k) =>
+          d.asofJoin({ left: true, table: `s${k}`, person: 'a.person_id', op: '>=', bound: 'a.ts' }),
+        )
         .join('\n');
       const hit = matches.map(
-        (_, k) => `CASE WHEN s${k}.ts <= a.ts + to_seconds(${window}::BIGINT) THEN s${k}.ts END`,
+        (_, k) => `CASE WHEN s${k}.ts <= ${d.plusSeconds('a.ts', window)} THEN s${k}.ts END`,
       );
       starts = `
       ev AS (
-        SELECT ${HASHED_PERSON_KEY} AS person_id, e.timestamp AS ts, ${breakdown} AS breakdown, ${flags}
-        FROM events e ${HASHED_IDENTITY_JOIN} WHERE ${range} AND ${coarse()} AND ${global} AND ${anyStep}
+        SELECT ${personKey} AS person_id, e.timestamp AS ts, ${breakdown} AS breakdown, ${flags}
+        FROM events e ${identityJoin} WHERE ${range} AND ${coarse()} AND ${global} AND ${anyStep}
       ),
       ${stepTables},
       anchors AS (SELECT * FROM ev),
       chain AS (
-        SELECT a.person_id, a.breakdown, list_sort(list_filter([${hit.join(', ')}], x -> x IS NOT NULL)) AS hits
+        SELECT a.person_id AS person_id, a.breakdown AS breakdown, ${d.sortedNonNull(hit)} AS hits
         FROM anchors a ${joins}
       ),
       reached AS (
-        SELECT person_id, breakdown, hits[1] AS t0,
-               ${Array.from({ length: n - 1 }, (_, j) => `hits[${j + 2}] AS t${j + 1}`).join(', ')},
-               len(hits) AS reached
+        SELECT person_id, breakdown, ${d.listItem('hits', 1)} AS t0,
+               ${Array.from({ length: n - 1 }, (_, j) => `${d.listItem('hits', j + 2)} AS t${j + 1}`).join(', ')},
+               ${d.listLength('hits')} AS reached
         FROM chain
       )`;
     }
   }
-  const timesList = Array.from({ length: n }, (_, k) => `t${k}`).join(', ');
-  const counts = Array.from({ length: n }, (_, k) => `count(*) FILTER (WHERE reached >= ${k + 1}) AS c${k}`);
+  const counts = Array.from({ length: n }, (_, k) => `count(*) FILTER (WHERE reach >= ${k + 1}) AS c${k}`);
   const medians = Array.from(
     { length: n - 1 },
     (_, j) =>
-      `median((epoch_ms(best[${j + 2}]) - epoch_ms(best[${j + 1}])) / 1000.0) FILTER (WHERE reached >= ${j + 2}) AS d${j + 1}`,
+      `${d.median(`(${d.epochMs(d.pickedItem('best', j + 2))} - ${d.epochMs(d.pickedItem('best', j + 1))}) / 1000.0`, `reach >= ${j + 2}`)} AS d${j + 1}`,
   );
   const sql = `
     WITH ${starts},
     best AS (
       SELECT person_id, breakdown,
-             arg_max([${timesList}], reached * 10000000000000 + epoch_ms(t0)) AS best, max(reached) AS reached
+             ${d.argMaxList(times0(n), `reached * 10000000000000 + ${d.epochMs('t0')}`)} AS best, max(reached) AS reach
       FROM reached GROUP BY person_id, breakdown
     )
     SELECT breakdown, ${counts.join(', ')}, ${medians.join(', ')}
-    FROM best GROUP BY breakdown ORDER BY c0 DESC, breakdown NULLS LAST LIMIT ${limit}`;
+    FROM best GROUP BY breakdown ORDER BY c0 DESC, ${d.textOrder('breakdown')} NULLS LAST LIMIT ${limit}`;
   return { sql, params: q.params };
+}
+
+/** t0 .. t(n-1). */
+function times0(n: number): string[] {
+  return Array.from({ length: n }, (_, k) => `t${k}`);
 }
 
 function times(n: number): string {
@@ -234,7 +253,7 @@ function reachedCase(n: number, deadline: (t: string) => string): string {
 
 export async function runFunnel(store: Store, body: unknown): Promise<FunnelResult> {
   const request = validateRequest(FunnelRequestSchema, body);
-  const { sql, params } = buildFunnel(request);
+  const { sql, params } = buildFunnel(request, dialectOf(store));
   const result = await store.query(sql, { params, maxRows: 1_000 });
   const n = request.steps.length;
   // Nobody started: still one funnel of zeros, so clients need no special case.

@@ -23,10 +23,6 @@ const PERSON_ID = 'coalesce(i.person_id, e.user_id, e.anonymous_id)';
 const IDENTITY_JOIN = 'LEFT JOIN identities i ON i.distinct_id = coalesce(e.user_id, e.anonymous_id)';
 const DISTINCT_ID = 'coalesce(e.user_id, e.anonymous_id)';
 
-/** DuckDB's `hashedPersonKey()` and `hashedIdentityJoin()`, for funnels.ts until it takes a dialect. */
-export const HASHED_PERSON_KEY = `coalesce(i.person_key, hash(${DISTINCT_ID}))`;
-export const HASHED_IDENTITY_JOIN = `LEFT JOIN (SELECT hash(distinct_id) AS distinct_key, hash(person_id) AS person_key FROM identities) i ON i.distinct_key = hash(${DISTINCT_ID})`;
-
 /**
  * The one place where analytics requests become SQL. Every value from a request is bound as a `$n`
  * parameter; property names are parsed by `parsePropertyRef` into a fixed column or a JSON path that is

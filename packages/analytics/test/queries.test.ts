@@ -133,8 +133,7 @@ for (const kind of STORES) {
       });
     });
 
-    // Funnels compile for DuckDB only until funnels.ts takes a dialect (the DuckDB funnel is being reworked).
-    describe('funnels', { skip: kind.name === 'DuckDB' ? false : 'funnels are DuckDB-only for now' }, () => {
+    describe('funnels', () => {
       const steps = (...events: string[]) => events.map((event) => ({ event }));
 
       it('follows ordered steps across the anonymous-to-identified switch, within the window', async () => {

@@ -10,24 +10,10 @@ import { registerSqlRoute } from './http/sql-route.ts';
 import { registerUsersRoute } from './http/users-route.ts';
 import { LiveEvents } from './live-events.ts';
 import { openLog } from './open-log.ts';
-import { openStore, speaksDuckDbSql } from './open-store.ts';
+import { openStore } from './open-store.ts';
 import { listen, openRoleContext, type RunningRole } from './role-context.ts';
 
 const API_BODY_LIMIT = 1 << 20;
-
-/** The analytics query builder writes DuckDB SQL; on another store these would be wrong or fail. */
-const DUCKDB_ONLY: readonly NotSupportedRoute[] = [
-  'trends',
-  'funnels',
-  'retention',
-  'paths',
-  'web-stats',
-].map((name) => ({
-  method: 'POST' as const,
-  path: `/api/${name}`,
-  reason:
-    'the analytics queries are DuckDB SQL and this API reads another store; use POST /api/sql with SQL for your store',
-}));
 
 /** In-process state of `tracklane start` that a separate API process does not have. */
 const SPLIT_ONLY: readonly NotSupportedRoute[] = [
@@ -73,8 +59,8 @@ export async function startApiRole(config: DeploymentConfig): Promise<RunningRol
     });
     const checkApiKey = makeApiKeyCheck(keys.apiKeys);
     registerSqlRoute(app, store, checkApiKey);
-    if (speaksDuckDbSql(store)) registerAnalyticsRoutes(app, store, checkApiKey);
-    else registerNotSupportedRoutes(app, DUCKDB_ONLY, checkApiKey);
+    // The query builder compiles for the store's own SQL dialect (DuckDB, PostgreSQL or ClickHouse).
+    registerAnalyticsRoutes(app, store, checkApiKey);
     // Erasing here drops nothing from a live view: there is none in this process.
     registerUsersRoute(app, log, store, new LiveEvents(), checkApiKey);
     registerExportRoute(app, store, checkApiKey);

@@ -27,8 +27,3 @@ export async function openStore(config: StoreConfig, dataDir: string): Promise<S
     }
   }
 }
-
-/** The analytics query builder writes DuckDB SQL; only a DuckDB store can run it as is. */
-export function speaksDuckDbSql(store: Store): boolean {
-  return store instanceof DuckDbStore;
-}
