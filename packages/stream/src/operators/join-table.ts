@@ -1,7 +1,12 @@
 import type { Table } from '../state/table.ts';
 import type { Operator } from './operator.ts';
 
-/** Stream-table join: each element is combined with the table's current value for its key (or undefined). */
+/**
+ * Stream-table join: each element is combined with the table's value for its key as of the element's
+ * event time and log position (undefined if none), not with whatever the table holds when the element
+ * happens to be processed. That is what makes a replay join every element as the first run did; see
+ * `Table` for the one case it cannot cover.
+ */
 export function joinTableOp<T, V, U>(
   // biome-ignore lint/suspicious/noExplicitAny: the table's element type does not matter to the join
   table: Table<any, V>,
@@ -14,9 +19,14 @@ export function joinTableOp<T, V, U>(
     name,
     stateless: false,
     compile(next, scope) {
+      const at = { ts: 0, topic: '', partition: 0, offset: 0 };
       return (value) => {
         scope.stage = name;
-        next(join(value as T, table.get(key(value as T))));
+        at.ts = scope.ts;
+        at.topic = scope.record.topic;
+        at.partition = scope.record.partition;
+        at.offset = scope.record.offset;
+        next(join(value as T, table.asOf(key(value as T), at)));
       };
     },
   };

@@ -153,9 +153,10 @@ export class StreamEngine {
     while (!this.stopping) {
       try {
         if (this.assignment !== undefined) await this.rebalance(consumer);
-        if (tables.length > 0) await Promise.all(tables.map((t) => t.catchUp()));
         const records = await consumer.poll({ maxRecords: maxPollRecords, timeoutMs: pollTimeoutMs });
         if (records.length > 0) {
+          // After the poll: every table update already in the log when these records were is then read.
+          if (tables.length > 0) await Promise.all(tables.map((t) => t.catchUp()));
           await this.processor.process(records);
           this.dirty = true;
           this.batchesSinceCapture++;
