@@ -1,5 +1,6 @@
 import { randomBytes } from 'node:crypto';
-import type { JetStreamClient } from '@nats-io/jetstream';
+import { debuglog } from 'node:util';
+import type { JetStreamClient, JetStreamManager } from '@nats-io/jetstream';
 import type { KV, KvEntry } from '@nats-io/kv';
 import { TracklaneError } from '@tracklane/core';
 import type {
@@ -14,10 +15,12 @@ import { assertConsumerOffset } from '@tracklane/log';
 import { assignRoundRobin, type MemberInfo } from './assignment.ts';
 import type { Names } from './names.ts';
 import { PartitionFeed } from './partition-feed.ts';
+import { isTransient, retryTransient } from './transient.ts';
 
 /** What a group member needs from the log that created it. */
 export interface ConsumerHost {
   readonly js: JetStreamClient;
+  readonly jsm: JetStreamManager;
   readonly names: Names;
   readonly members: KV;
   readonly owners: KV;
@@ -39,13 +42,18 @@ interface Owned {
   claim: number;
 }
 
-interface Live extends MemberInfo {
-  /** Local clock of the last heartbeat seen; members silent for sessionTimeoutMs are presumed dead. */
-  seen: number;
-}
-
+/** `NODE_DEBUG=tracklane-nats` traces group changes and feed restarts (see docs/scaling-out.md). */
+const debug = debuglog('tracklane-nats');
 const POLL_MAX_BYTES = 8 << 20;
 const decoder = new TextDecoder();
+
+function parseMember(e: KvEntry): MemberInfo | null {
+  try {
+    return JSON.parse(decoder.decode(e.value)) as MemberInfo;
+  } catch {
+    return null;
+  }
+}
 
 const tpKey = (topic: string, partition: number) => `${topic}\u0000${partition}`;
 
@@ -66,12 +74,16 @@ export class NatsConsumer implements Consumer {
   private readonly info: MemberInfo;
   private readonly from: 'earliest' | 'latest';
   private readonly owned = new Map<string, Owned>();
-  private readonly live = new Map<string, Live>();
+  private readonly live = new Map<string, MemberInfo>();
   private readonly listeners: RebalanceListener[] = [];
   private target: TopicPartition[] = [];
   private closed = false;
   private heartbeat: NodeJS.Timeout | null = null;
   private watchStop: (() => void) | null = null;
+  private watchStarting = false;
+  private refreshing: Promise<void> | null = null;
+  /** Set by each beat: the next reconcile pass re-reads our claims, to drop any a peer took over. */
+  private verifyClaims = false;
   private reconciling: Promise<void> | null = null;
   private again = false;
   private nextPartition = 0;
@@ -114,58 +126,112 @@ export class NatsConsumer implements Consumer {
     this.info.joined = Date.now();
     await members.put(this.memberKey, JSON.stringify(this.info));
     // Watch before listing, so a member joining in between is not missed.
-    const watch = await members.watch({
-      key: this.host.names.membersFilter(this.group),
-      include: 'updates',
-    });
-    this.watchStop = () => watch.stop();
-    void (async () => {
-      for await (const e of watch) this.onMemberEntry(e);
-    })().catch((err: unknown) => this.fail(err));
-    const keys = await members.keys(this.host.names.membersFilter(this.group));
-    const listed: string[] = [];
-    for await (const k of keys) listed.push(k);
-    const entries = await Promise.all(listed.map((k) => members.get(k)));
-    for (const e of entries) if (e) this.onMemberEntry(e, false);
-    this.live.set(this.memberId, { ...this.info, seen: Date.now() });
+    await this.startWatch();
+    await retryTransient(() => this.refreshMembers());
     const interval = Math.max(50, Math.floor(this.host.sessionTimeoutMs / 3));
     this.heartbeat = setInterval(() => this.beat(), interval);
     this.heartbeat.unref();
     await this.reconcile();
   }
 
-  private onMemberEntry(e: KvEntry, schedule = true): void {
+  /**
+   * The watch only makes joins and leaves arrive sooner; the members list read on every beat is the truth.
+   * Its ordered consumer is R1 and dies with its node, so when it ends it is simply recreated on a beat.
+   */
+  private async startWatch(): Promise<void> {
+    const watch = await this.host.members.watch({
+      key: this.host.names.membersFilter(this.group),
+      include: 'updates',
+    });
+    this.watchStop = () => watch.stop();
+    void (async () => {
+      for await (const e of watch) this.onMemberEntry(e);
+    })()
+      .catch((err: unknown) => debug('member %s: members watch failed: %s', this.memberId, err))
+      .finally(() => {
+        if (this.watchStop) debug('member %s: members watch ended; recreating it', this.memberId);
+        this.watchStop = null;
+      });
+  }
+
+  private onMemberEntry(e: KvEntry): void {
     const id = e.key.slice(e.key.indexOf('.') + 1);
     if (e.operation !== 'PUT') {
-      if (id !== this.memberId && this.live.delete(id) && schedule) this.scheduleReconcile();
+      if (id !== this.memberId && this.live.delete(id)) this.scheduleReconcile();
       return;
     }
-    let info: MemberInfo;
-    try {
-      info = JSON.parse(decoder.decode(e.value)) as MemberInfo;
-    } catch {
-      return;
-    }
+    const info = parseMember(e);
+    if (info && this.setLive(id, info)) this.scheduleReconcile();
+  }
+
+  /** Records a member; true when the assignment may change. */
+  private setLive(id: string, info: MemberInfo): boolean {
     const known = this.live.get(id);
-    this.live.set(id, { ...info, seen: Date.now() });
-    const changed =
-      !known || known.joined !== info.joined || JSON.stringify(known.topics) !== JSON.stringify(info.topics);
-    if (changed && schedule) this.scheduleReconcile();
+    this.live.set(id, info);
+    return (
+      !known || known.joined !== info.joined || JSON.stringify(known.topics) !== JSON.stringify(info.topics)
+    );
+  }
+
+  /**
+   * Reads the group's members from the bucket: the keys still there (max_age removes a member that stopped
+   * heartbeating, on the server's clock) and their values. A member is only ever presumed dead because the
+   * bucket says so, never because this member stopped hearing from it: after a node loss it is often this
+   * member's own connection or watch that is broken, and presuming everyone else dead then made every member
+   * take every partition. Throws if the bucket cannot be read; the caller keeps the members it knew.
+   */
+  private async refreshMembers(): Promise<boolean> {
+    const { members, names } = this.host;
+    // The KV layout (ADR-8): bucket B is stream KV_B, key K is subject $KV.B.K.
+    const prefix = `$KV.${names.membersBucket}.`;
+    const info = await this.host.jsm.streams.info(`KV_${names.membersBucket}`, {
+      subjects_filter: `${prefix}${names.membersFilter(this.group)}`,
+    });
+    const keys = Object.keys(info.state.subjects ?? {}).map((subject) => subject.slice(prefix.length));
+    const entries = await Promise.all(keys.map((k) => members.get(k)));
+    if (this.closed) return false;
+    const listed = new Map<string, MemberInfo>();
+    for (const e of entries) {
+      const member = e?.operation === 'PUT' ? parseMember(e) : null;
+      if (member) listed.set(e!.key.slice(e!.key.indexOf('.') + 1), member);
+    }
+    listed.set(this.memberId, this.info);
+    let changed = false;
+    for (const id of this.live.keys()) {
+      if (!listed.has(id)) {
+        debug('member %s: %s left the group (its key is gone)', this.memberId, id);
+        this.live.delete(id);
+        changed = true;
+      }
+    }
+    for (const [id, member] of listed) if (this.setLive(id, member)) changed = true;
+    return changed;
   }
 
   private beat(): void {
     if (this.closed) return;
     this.host.members.put(this.memberKey, JSON.stringify(this.info)).catch(() => undefined);
-    const now = Date.now();
-    let changed = false;
-    for (const [id, m] of this.live) {
-      if (id !== this.memberId && now - m.seen > this.host.sessionTimeoutMs) {
-        this.live.delete(id);
-        changed = true;
-      }
+    if (!this.watchStop && !this.watchStarting) {
+      this.watchStarting = true;
+      this.startWatch()
+        .catch((err: unknown) => debug('member %s: cannot watch members: %s', this.memberId, err))
+        .finally(() => {
+          this.watchStarting = false;
+        });
     }
-    // Also retries claims still held by a member that has not let go yet.
-    if (changed || this.pendingClaims()) this.scheduleReconcile();
+    if (this.refreshing) return;
+    // Every beat also checks our claims and retries claims still held by a member that has not let go.
+    this.refreshing = this.refreshMembers()
+      .catch((err: unknown) => {
+        debug('member %s: cannot read the members (%s); keeping the last known', this.memberId, err);
+      })
+      .then(() => {
+        this.verifyClaims = true;
+        this.scheduleReconcile();
+      })
+      .finally(() => {
+        this.refreshing = null;
+      });
   }
 
   private pendingClaims(): boolean {
@@ -179,7 +245,11 @@ export class NatsConsumer implements Consumer {
   }
 
   private scheduleReconcile(): void {
-    void this.reconcile().catch((err: unknown) => this.fail(err));
+    void this.reconcile().catch((err: unknown) => {
+      // A cluster in an election refuses calls for a while; the next beat runs another pass.
+      if (isTransient(err)) debug('member %s: reconcile pass failed: %s', this.memberId, err);
+      else this.fail(err);
+    });
   }
 
   /** Serialized: a request arriving during a pass runs one more pass afterwards. */
@@ -208,6 +278,10 @@ export class NatsConsumer implements Consumer {
     this.target = assignment.get(this.memberId) ?? [];
     const wanted = new Set(this.target.map((tp) => tpKey(tp.topic, tp.partition)));
     let changed = false;
+    if (this.verifyClaims) {
+      this.verifyClaims = false;
+      changed = await this.dropLostClaims();
+    }
     for (const [key, o] of this.owned) {
       if (wanted.has(key)) continue;
       this.owned.delete(key);
@@ -235,14 +309,53 @@ export class NatsConsumer implements Consumer {
     }
   }
 
+  /**
+   * Drops the partitions whose claim is no longer ours: a peer that saw our key expire (we could not
+   * heartbeat, e.g. while our node was down) took them over. Without this, both kept reading them and the
+   * one that had lost them could still commit. A claim that cannot be read now is kept until the next beat.
+   */
+  private async dropLostClaims(): Promise<boolean> {
+    const owned = [...this.owned];
+    const entries = await Promise.all(
+      owned.map(([, o]) =>
+        this.host.owners
+          .get(this.host.names.partitionKey(this.group, o.topic, o.partition))
+          .catch(() => undefined),
+      ),
+    );
+    let dropped = false;
+    for (let i = 0; i < owned.length; i++) {
+      const [key, o] = owned[i]!;
+      const entry = entries[i];
+      if (entry === undefined || this.owned.get(key) !== o) continue;
+      if (entry?.operation === 'PUT' && entry.revision === o.claim) continue;
+      debug('member %s: lost its claim on %s/%d to %s', this.memberId, o.topic, o.partition, entry?.string());
+      this.owned.delete(key);
+      o.feed.stop();
+      dropped = true;
+    }
+    return dropped;
+  }
+
   private async release(o: Owned): Promise<void> {
     const key = this.host.names.partitionKey(this.group, o.topic, o.partition);
     // previousSeq: if a peer already took over (it thought we were dead), its claim stays.
     await this.host.owners.delete(key, { previousSeq: o.claim }).catch(() => undefined);
   }
 
-  /** Takes the partition if it is free, ours from before, or held by a member no longer alive. */
+  /** claimOnce, with a failed call during an election meaning "not now": the next beat retries. */
   private async claim(tp: TopicPartition): Promise<Owned | null> {
+    try {
+      return await this.claimOnce(tp);
+    } catch (err) {
+      if (!isTransient(err)) throw err;
+      debug('member %s: cannot claim %s/%d yet: %s', this.memberId, tp.topic, tp.partition, err);
+      return null;
+    }
+  }
+
+  /** Takes the partition if it is free, ours from before, or held by a member no longer alive. */
+  private async claimOnce(tp: TopicPartition): Promise<Owned | null> {
     const { owners } = this.host;
     const key = this.host.names.partitionKey(this.group, tp.topic, tp.partition);
     let claim: number;
@@ -285,6 +398,7 @@ export class NatsConsumer implements Consumer {
       partition,
       from,
       () => this.wake(),
+      async () => (await this.host.range(topic, partition)).end,
     );
   }
 
@@ -325,7 +439,11 @@ export class NatsConsumer implements Consumer {
     }
     const deadline = Date.now() + (options?.timeoutMs ?? 1000);
     // A partition still held by a departing member is retried here too, not only on the heartbeat.
-    if (this.pendingClaims() && Date.now() - this.lastReconcile > 20) await this.reconcile();
+    if (this.pendingClaims() && Date.now() - this.lastReconcile > 20) {
+      await this.reconcile().catch((err: unknown) => {
+        if (!isTransient(err)) throw err;
+      });
+    }
     for (;;) {
       const records = this.take(maxRecords);
       if (records.length > 0 || this.closed) return records;

@@ -111,6 +111,7 @@ export class NatsLog implements Log {
     this.publisher = new Publisher(nc);
     this.host = {
       js,
+      jsm,
       names,
       members: buckets.members,
       owners: buckets.owners,

@@ -1,26 +1,57 @@
-import type { Consumer, ConsumerMessages, JetStreamClient } from '@nats-io/jetstream';
+import { debuglog } from 'node:util';
+import type { ConsumerMessages, JetStreamClient } from '@nats-io/jetstream';
 import type { LogRecord } from '@tracklane/log';
 import { decodeRecord } from './record-codec.ts';
 import { isTransient } from './transient.ts';
 
+/** `NODE_DEBUG=tracklane-nats` traces feed restarts and group changes (see docs/scaling-out.md). */
+const debug = debuglog('tracklane-nats');
+
 /** How many records a feed holds before it stops pulling; bounds a consumer's memory per partition. */
 const HIGH_WATER = 1024;
 const PULL_BATCH = 256;
-const MAX_RESTARTS = 30;
+/**
+ * Lifetime of each pull request. The server sends an idle heartbeat every half of it while the request
+ * waits, so a live consumer is never silent for longer than that.
+ */
+const PULL_EXPIRES_MS = 4_000;
+/**
+ * A consumer silent this long (no record, no heartbeat) is abandoned and a new one is created at our own
+ * cursor: three missed heartbeats. See `watchdog()` for why the client's own recovery is not enough.
+ */
+export const FEED_SILENCE_MS = 3 * (PULL_EXPIRES_MS / 2);
+const MAX_BACKOFF_MS = 2_000;
 
 /**
  * Streams one partition to a group member through an ordered consumer (ephemeral, R1, memory, no acks: the
  * group's progress lives in committed offsets, not in JetStream acks). The server pushes records as they are
- * stored, so a waiting poll wakes without polling the stream. The ordered consumer recreates itself at the
- * next sequence after a gap or a leader change, which keeps records in offset order.
+ * stored, so a waiting poll wakes without polling the stream.
+ *
+ * Liveness is ours, not the client's: an ordered consumer is R1, so it lives on one node, and when that node
+ * dies the client's recovery can wait forever (it re-checks the consumer with `consumer.info()` in a loop
+ * that only a "consumer not found" answer breaks, and a consumer on a dead node gets timeouts instead; a
+ * reset whose create keeps failing also stops the heartbeat monitor). So the feed keeps its own cursor,
+ * and recreates the consumer there (the server places the new one on a live node) whenever the current one
+ * is silent for FEED_SILENCE_MS, ends, or fails transiently; it retries for as long as it is running.
  */
 export class PartitionFeed {
   private readonly buffer: LogRecord[] = [];
   private head = 0;
   private messages: ConsumerMessages | null = null;
-  private consumer: Consumer | null = null;
   private stopped = false;
   private drained: (() => void) | null = null;
+  /** Offset after the last record ever delivered (kept when the buffer empties). */
+  private next: number;
+  /** When the current consumer last showed it is alive (a record or a heartbeat), or was created. */
+  private lastSignal = Date.now();
+  /** When the current consumer last delivered a record, or was created. */
+  private lastRecord = Date.now();
+  /** When the stream was last seen holding records past `next` while none arrived; 0 when not. */
+  private behindSince = 0;
+  private checking = false;
+  private readonly watchdogTimer: NodeJS.Timeout;
+  /** Consumers abandoned because they went silent; exposed for tests and debugging. */
+  restarts = 0;
   /** Set when the feed failed for good; the next take() reports it. */
   failure: unknown = null;
 
@@ -32,68 +63,141 @@ export class PartitionFeed {
     /** First offset to deliver; the server starts at the oldest retained record if this one is gone. */
     from: number,
     private readonly onData: () => void,
+    /** The partition's end offset, from the stream leader. */
+    private readonly end: () => Promise<number>,
   ) {
-    void this.run(from);
+    this.next = from;
+    this.watchdogTimer = setInterval(() => this.watchdog(), Math.floor(FEED_SILENCE_MS / 3));
+    this.watchdogTimer.unref();
+    void this.run();
   }
 
-  /**
-   * Restarts after transient failures (a leader election after a node loss), from the record after the last
-   * one buffered, so nothing is skipped or repeated; gives up after MAX_RESTARTS failures in a row.
-   */
-  private async run(from: number): Promise<void> {
-    let next = from;
+  private async run(): Promise<void> {
     for (let failures = 0; !this.stopped; ) {
+      const from = this.next;
       try {
-        await this.consumeFrom(next, () => {
+        await this.consumeFrom(from, () => {
           failures = 0;
         });
         if (this.stopped) return;
-        // The iterator ended without an error (e.g. the server dropped the consumer): restart like a failure.
-        if (++failures > MAX_RESTARTS) {
-          this.failure = new Error(`the feed of ${this.stream} kept ending`);
-          this.onData();
-          return;
-        }
-        await new Promise((r) => setTimeout(r, Math.min(1000, failures * 100)));
+        debug('feed %s: consumer from %d ended; recreating at %d', this.stream, from, this.next);
       } catch (err) {
         if (this.stopped) return;
-        if (!isTransient(err) || ++failures > MAX_RESTARTS) {
+        if (!isTransient(err)) {
           this.failure = err;
           this.onData();
           return;
         }
-        await new Promise((r) => setTimeout(r, Math.min(1000, failures * 100)));
+        debug('feed %s: consumer from %d failed (%s); recreating at %d', this.stream, from, err, this.next);
       }
-      const last = this.buffer[this.buffer.length - 1];
-      if (last) next = Math.max(next, last.offset + 1);
-      else next = Math.max(next, this.delivered);
+      failures++;
+      await new Promise((r) => setTimeout(r, Math.min(MAX_BACKOFF_MS, failures * 100)));
     }
   }
 
-  /** Offset after the last record ever delivered (kept when the buffer empties). */
-  private delivered = 0;
+  /**
+   * Abandons a consumer that is silent (no record and no heartbeat: its node is gone or the client's own
+   * recovery is stuck), or that heartbeats but delivers nothing while the stream holds records past our
+   * cursor (seen after a node loss: a consumer recreated by the client that never caught up). consumeFrom's
+   * loop then ends and run() creates a new consumer at our cursor.
+   */
+  private watchdog(): void {
+    if (this.stopped || !this.messages || this.checking) return;
+    const now = Date.now();
+    // While the buffer is full the loop below is parked, so records are not counted: not a silence.
+    if (this.drained) {
+      this.lastSignal = now;
+      this.lastRecord = now;
+      this.behindSince = 0;
+      return;
+    }
+    if (now - this.lastSignal >= FEED_SILENCE_MS) {
+      this.restart(`silent for ${now - this.lastSignal} ms`);
+      return;
+    }
+    if (now - this.lastRecord < FEED_SILENCE_MS) return;
+    // Asked twice, a tick apart, so that records appended a moment ago and still on their way do not count.
+    if (this.behindSince > 0 && this.lastRecord < this.behindSince) {
+      this.restart(`no record for ${now - this.lastRecord} ms though the stream has more`);
+      return;
+    }
+    const messages = this.messages;
+    this.checking = true;
+    this.end()
+      .then((end) => {
+        if (this.messages !== messages) return;
+        if (end > this.next) {
+          this.behindSince = Date.now();
+        } else {
+          // Nothing to deliver: an idle partition. Ask again after another quiet period.
+          this.behindSince = 0;
+          this.lastRecord = Date.now();
+        }
+      })
+      .catch(() => undefined)
+      .finally(() => {
+        this.checking = false;
+      });
+  }
+
+  private restart(why: string): void {
+    this.restarts++;
+    debug('feed %s: consumer %s at offset %d; recreating it', this.stream, why, this.next);
+    this.abandon();
+  }
+
+  private abandon(): void {
+    const messages = this.messages;
+    this.messages = null;
+    void messages?.close().catch(() => undefined);
+  }
 
   private async consumeFrom(from: number, onProgress: () => void): Promise<void> {
+    this.lastSignal = Date.now();
+    this.lastRecord = this.lastSignal;
+    this.behindSince = 0;
     const consumer = await this.js.consumers.get(this.stream, { opt_start_seq: from + 1 });
     if (this.stopped) {
       await consumer.delete().catch(() => undefined);
       return;
     }
-    this.consumer = consumer;
-    const messages = await consumer.consume({ max_messages: PULL_BATCH });
+    this.lastSignal = Date.now();
+    this.lastRecord = this.lastSignal;
+    const info = await consumer.info(true);
+    debug('feed %s: consumer %s from %d on %s', this.stream, info.name, from, info.cluster?.leader);
+    const messages = await consumer.consume({ max_messages: PULL_BATCH, expires: PULL_EXPIRES_MS });
     this.messages = messages;
-    for await (const m of messages) {
-      if (this.stopped) break;
-      const offset = m.seq - 1;
-      this.buffer.push(decodeRecord(this.topic, this.partition, offset, m.data));
-      this.delivered = offset + 1;
-      onProgress();
-      this.onData();
-      if (this.buffer.length - this.head >= HIGH_WATER) {
-        await new Promise<void>((resolve) => {
-          this.drained = resolve;
-        });
+    void (async () => {
+      for await (const s of messages.status()) {
+        if (s.type === 'heartbeat') this.lastSignal = Date.now();
+        else if (s.type !== 'next' && s.type !== 'discard' && s.type !== 'debug')
+          debug('feed %s: %j', this.stream, s);
       }
+    })().catch(() => undefined);
+    try {
+      for await (const m of messages) {
+        if (this.stopped || this.messages !== messages) break;
+        this.lastSignal = Date.now();
+        this.lastRecord = this.lastSignal;
+        const offset = m.seq - 1;
+        // The ordered consumer never goes back, but a consumer recreated at our cursor must not repeat.
+        if (offset < this.next) continue;
+        this.buffer.push(decodeRecord(this.topic, this.partition, offset, m.data));
+        this.next = offset + 1;
+        onProgress();
+        this.onData();
+        if (this.buffer.length - this.head >= HIGH_WATER) {
+          await new Promise<void>((resolve) => {
+            this.drained = resolve;
+          });
+        }
+      }
+    } finally {
+      if (this.messages === messages) this.messages = null;
+      void messages.close().catch(() => undefined);
+      // Ephemeral: deleting it now rather than after its inactivity timeout keeps the server's consumer
+      // count flat across restarts, rebalances and seeks (on a dead node this fails; the node drops it).
+      void consumer.delete().catch(() => undefined);
     }
   }
 
@@ -131,11 +235,9 @@ export class PartitionFeed {
   stop(): void {
     if (this.stopped) return;
     this.stopped = true;
+    clearInterval(this.watchdogTimer);
     this.drained?.();
     this.drained = null;
-    void this.messages?.close().catch(() => undefined);
-    // The ordered consumer is ephemeral; deleting it now rather than after its inactivity timeout keeps
-    // the server's consumer count flat across rebalances and seeks.
-    void this.consumer?.delete().catch(() => undefined);
+    this.abandon();
   }
 }
