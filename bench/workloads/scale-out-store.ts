@@ -99,7 +99,11 @@ const COLUMNS = [
 type Bag = Record<string, unknown> | undefined;
 
 /** The columns of `events` for one event, as a hand-written writer would compute them. */
-function rowValues(e: TrackedEvent, time: (iso: string | undefined) => string | null): unknown[] {
+function rowValues(
+  e: TrackedEvent,
+  time: (iso: string | undefined) => string | null,
+  bag: (value: unknown) => unknown = JSON.stringify,
+): unknown[] {
   const r = e as Record<string, unknown>;
   const context = e.context as Record<string, Bag> | undefined;
   const properties = r.properties as Bag;
@@ -118,9 +122,9 @@ function rowValues(e: TrackedEvent, time: (iso: string | undefined) => string | 
     time(e.sentAt),
     time(e.receivedAt),
     e.sourceId,
-    properties === undefined ? null : JSON.stringify(properties),
-    r.traits === undefined ? null : JSON.stringify(r.traits),
-    context === undefined ? null : JSON.stringify(context),
+    properties === undefined ? null : bag(properties),
+    r.traits === undefined ? null : bag(r.traits),
+    context === undefined ? null : bag(context),
     path === undefined ? null : String(path),
     bot === undefined ? null : bot === true,
   ];
@@ -166,19 +170,54 @@ export async function pgPlainInsert(
   await client.query('COMMIT');
 }
 
+const RECORDSET = `message_id text, type text, event text, name text, anonymous_id text, user_id text,
+  group_id text, previous_id text, timestamp timestamp, sent_at timestamp, received_at timestamp, source_id text,
+  properties jsonb, traits jsonb, context jsonb, page_path text, is_bot boolean`;
+
+/** The store's own transport by hand: the whole batch as one jsonb parameter, INSERT ... SELECT. */
+async function pgJsonbInsert(client: pg.Client, batch: TrackedEvent[]): Promise<void> {
+  const rows = batch.map((e) => {
+    const v = rowValues(e, pgTime, (bag) => bag);
+    const row: Record<string, unknown> = {};
+    for (let c = 0; c < COLUMNS.length; c++) row[COLUMNS[c]!] = v[c];
+    return row;
+  });
+  await client.query('BEGIN');
+  await client.query(
+    `INSERT INTO raw_events_j SELECT * FROM jsonb_to_recordset($1::jsonb) AS s(${RECORDSET})`,
+    [JSON.stringify(rows)],
+  );
+  await client.query('COMMIT');
+}
+
 interface Tally {
   events: number;
   ms: number;
+  /** Milliseconds of each batch, in order. */
+  batches: number[];
 }
-const tally = (): Tally => ({ events: 0, ms: 0 });
+const tally = (): Tally => ({ events: 0, ms: 0, batches: [] });
 const perSecond = (t: Tally) => (t.events / t.ms) * 1000;
 const round3 = (n: number) => Math.round(n * 1000) / 1000;
 
 async function timed(into: Tally, events: number, run: () => Promise<unknown>): Promise<void> {
   const started = performance.now();
   await run();
-  into.ms += performance.now() - started;
+  const ms = performance.now() - started;
+  into.ms += ms;
+  into.batches.push(ms);
   into.events += events;
+}
+
+/**
+ * The ratio over the first and the last few batches: whether the store's lookups (which read the table) cost
+ * more as the table grows, while a plain insert does not look.
+ */
+function ratioByTableSize(ours: Tally, raw: Tally, k = 5): string {
+  const sum = (xs: number[]) => xs.reduce((a, b) => a + b, 0);
+  const first = sum(raw.batches.slice(0, k)) / sum(ours.batches.slice(0, k));
+  const last = sum(raw.batches.slice(-k)) / sum(ours.batches.slice(-k));
+  return `${round3(first)} -> ${round3(last)}`;
 }
 
 function batches(events: TrackedEvent[]): TrackedEvent[][] {
@@ -202,9 +241,10 @@ async function postgres(ctx: BenchContext, total: number): Promise<BenchResult[]
   const ours = tally();
   const raw = tally();
   const rawLedger = tally();
+  const rawJsonb = tally();
   try {
     await client.connect();
-    for (const table of ['raw_events', 'raw_events_l']) {
+    for (const table of ['raw_events', 'raw_events_l', 'raw_events_j']) {
       await client.query(`CREATE TABLE ${table} (LIKE events INCLUDING ALL) PARTITION BY RANGE (timestamp)`);
       await client.query(
         `CREATE TABLE ${table}_y2026m01 PARTITION OF ${table} FOR VALUES FROM ('2026-01-01') TO ('2026-02-01')`,
@@ -216,6 +256,7 @@ async function postgres(ctx: BenchContext, total: number): Promise<BenchResult[]
     await store.insertEvents(warm);
     await pgPlainInsert(client, warm, false);
     await pgPlainInsert(client, warm, true);
+    await pgJsonbInsert(client, warm);
     const all = batches(makeEvents(total, 'pg'));
     for (const [i, batch] of all.entries()) {
       ctx.progress('PostgreSQL insert', i, all.length);
@@ -225,9 +266,13 @@ async function postgres(ctx: BenchContext, total: number): Promise<BenchResult[]
         if (n !== batch.length) throw new Error(`PostgresStore inserted ${n} of ${batch.length} new events`);
       });
       await timed(rawLedger, batch.length, () => pgPlainInsert(client, batch, true));
+      await timed(rawJsonb, batch.length, () => pgJsonbInsert(client, batch));
     }
-    const [stored] = (await client.query('SELECT count(*)::int AS n FROM events')).rows as { n: number }[];
-    if (stored?.n !== total + WRITER_BATCH) throw new Error(`events holds ${stored?.n} rows`);
+    // Every side stored every row, so no figure is fast for having skipped work.
+    for (const table of ['events', 'raw_events', 'raw_events_l', 'raw_events_j']) {
+      const { rows } = await client.query<{ n: number }>(`SELECT count(*)::int AS n FROM ${table}`);
+      if (rows[0]?.n !== total + WRITER_BATCH) throw new Error(`${table} holds ${rows[0]?.n} rows`);
+    }
   } finally {
     await client.end().catch(() => undefined);
     await store.close();
@@ -249,6 +294,11 @@ async function postgres(ctx: BenchContext, total: number): Promise<BenchResult[]
         events: ours.events,
         'plain INSERT + id ledger (ON CONFLICT DO NOTHING), events/s': Math.round(perSecond(rawLedger)),
         'ratio to INSERT + ledger': round3(perSecond(ours) / perSecond(rawLedger)),
+        'plain INSERT ... SELECT FROM jsonb_to_recordset($1) (the store transport), events/s': Math.round(
+          perSecond(rawJsonb),
+        ),
+        'ratio to jsonb_to_recordset INSERT': round3(perSecond(ours) / perSecond(rawJsonb)),
+        'ratio, first 5 batches -> last 5': ratioByTableSize(ours, raw),
         'server settings': 'fsync=off, synchronous_commit=off (test server, both sides)',
       },
     },
@@ -307,7 +357,7 @@ async function clickhouse(ctx: BenchContext, total: number): Promise<BenchResult
       },
       ratio: round3(perSecond(ours) / perSecond(plain)),
       goal: GOAL,
-      extra: { events: ours.events },
+      extra: { events: ours.events, 'ratio, first 5 batches -> last 5': ratioByTableSize(ours, plain) },
     },
   ];
 }
