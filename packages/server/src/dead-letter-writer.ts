@@ -13,7 +13,7 @@ export interface DeadLetterWriter {
 /**
  * Copies the `dead-letter` topic into the store's `dead_letters` table, where `/api/sql` and
  * `tracklane dead-letters replay` find them. Same guarantees as the storage writer: offsets committed
- * after the insert, ids from the log position so a re-delivered record is stored once.
+ * after the insert, ids from the failed record (see letterId) so a re-delivered letter is stored once.
  */
 export async function startDeadLetterWriter(
   log: Log,
@@ -67,9 +67,24 @@ export async function startDeadLetterWriter(
   };
 }
 
+/**
+ * The letter's id: the one the stream engine gave it, else one derived from the record that failed and
+ * where (the engine appends dead letters at-least-once: a poison record redone after a crash is appended
+ * again, and must be stored once), else the letter's own log position (collector rejections).
+ */
+function letterId(record: LogRecord): string {
+  const h = record.headers;
+  if (h.id !== undefined) return h.id;
+  const source = h['source-topic'];
+  if (source !== undefined && h['source-partition'] !== undefined && h['source-offset'] !== undefined) {
+    return `${h.stage ?? ''}/${h.operator ?? ''}/${source}/${h['source-partition']}/${h['source-offset']}`;
+  }
+  return `${record.topic}/${record.partition}/${record.offset}`;
+}
+
 function toDeadLetter(record: LogRecord): DeadLetter {
   return {
-    id: `${record.topic}/${record.partition}/${record.offset}`,
+    id: letterId(record),
     stage: record.headers.stage ?? 'unknown',
     reason: record.headers.reason ?? 'unknown',
     payload: record.value.toString('utf8'),

@@ -175,6 +175,7 @@ describe('event-time windows', () => {
     assert.deepEqual(
       { ...late[0]!.headers },
       {
+        id: 'late-events/strict/in/0/1/0',
         pipeline: 'strict',
         reason: 'window closed',
         'event-time': String(2 * MIN),

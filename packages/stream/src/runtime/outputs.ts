@@ -1,3 +1,4 @@
+import { createHash } from 'node:crypto';
 import type { Log, RecordInput } from '@tracklane/log';
 import type { CheckpointOutput } from '../checkpoint/checkpointer.ts';
 import type { Push, RecordScope } from '../operators/operator.ts';
@@ -41,16 +42,24 @@ export async function writeOutputs(
   for (const { pipeline, items, snapshots, version } of outputs) {
     const late: LateEvent[] = [];
     for (const s of snapshots) {
-      for (const out of s.topicOut) add(out.topic, { key: out.key, value: out.value, headers: out.headers });
+      const ids = new OutputIds(pipeline.name);
+      for (const out of s.topicOut) {
+        const headers = { ...out.headers };
+        const source = sourceOf(headers);
+        if (source !== undefined) headers.id = ids.next(out.topic, source);
+        add(out.topic, { key: out.key, value: out.value, headers });
+      }
       for (const l of s.late) late.push(l);
     }
     if (late.length > 0) {
       if (typeof pipeline.late === 'string') {
+        const ids = new OutputIds(pipeline.name);
         for (const l of late) {
           add(pipeline.late, {
             key: l.record.key,
             value: l.record.value,
             headers: {
+              id: ids.next(pipeline.late, l.record),
               pipeline: pipeline.name,
               reason: l.reason,
               'event-time': String(l.eventTime),
@@ -70,18 +79,57 @@ export async function writeOutputs(
       terminal.kind === 'sink' && terminal.sink.openSessions === true
         ? [...items, ...openSessions(pipeline, snapshots)]
         : items;
-    const results = await runPost(pipeline, all, deadLetter);
+    const results = await runPost(pipeline, all, deadLetter, version);
     if (results.length === 0) continue;
     if (terminal.kind === 'sink') {
       writes.push(terminal.sink.write(results, { version }));
     } else {
+      // Aggregate results are updates, not once-only messages: the version orders those of one key.
       for (const r of results) {
-        add(terminal.topic, { key: terminal.key ? terminal.key(r) : null, value: terminal.encode(r) });
+        add(terminal.topic, {
+          key: terminal.key ? terminal.key(r) : null,
+          value: terminal.encode(r),
+          headers: { pipeline: pipeline.name, version: String(version) },
+        });
       }
     }
   }
   for (const [topic, records] of appends) writes.push(log.append(topic, records).then(() => undefined));
   await Promise.all(writes);
+}
+
+interface SourcePosition {
+  topic: string;
+  partition: number;
+  offset: number;
+}
+
+/** The input record an output came from, from its `source-*` headers. */
+function sourceOf(headers: Record<string, string>): SourcePosition | undefined {
+  const topic = headers['source-topic'];
+  const partition = headers['source-partition'];
+  const offset = headers['source-offset'];
+  if (topic === undefined || partition === undefined || offset === undefined) return undefined;
+  return { topic, partition: Number(partition), offset: Number(offset) };
+}
+
+/**
+ * Ids of outputs (`id` header) derived from the input record each came from and its rank among that
+ * record's outputs to the same topic. Outputs are appended at-least-once (a checkpoint retried, or redone
+ * after a crash, appends them again), but a record always yields the same outputs in the same order, all
+ * in one snapshot, so a repeat carries the same id and a consumer that drops known ids sees each once.
+ */
+class OutputIds {
+  private readonly seen = new Map<string, number>();
+
+  constructor(private readonly pipeline: string) {}
+
+  next(topic: string, source: SourcePosition): string {
+    const base = `${topic}/${this.pipeline}/${source.topic}/${source.partition}/${source.offset}`;
+    const rank = this.seen.get(base) ?? 0;
+    this.seen.set(base, rank + 1);
+    return `${base}/${rank}`;
+  }
 }
 
 /**
@@ -115,7 +163,12 @@ function openSessions(pipeline: Pipeline, snapshots: TaskSnapshot[]): OpenWindow
   return out;
 }
 
-async function runPost(pipeline: Pipeline, items: unknown[], deadLetter: DeadLetterFn): Promise<unknown[]> {
+async function runPost(
+  pipeline: Pipeline,
+  items: unknown[],
+  deadLetter: DeadLetterFn,
+  version: number,
+): Promise<unknown[]> {
   if (pipeline.post.length === 0) return items;
   const out: unknown[] = [];
   const scope = { stage: '' } as RecordScope;
@@ -131,7 +184,13 @@ async function runPost(pipeline: Pipeline, items: unknown[], deadLetter: DeadLet
     } catch (err) {
       // Results are recomputed from state, so a failing result mapper would fail again: dead-letter it.
       const reason = err instanceof Error ? err.message : String(err);
-      await deadLetter(pipeline, scope.stage, reason, Buffer.from(JSON.stringify(item)), {});
+      const payload = Buffer.from(JSON.stringify(item));
+      // Named by content: the same result failing again on a retried checkpoint is the same dead letter.
+      const digest = createHash('sha256').update(payload).digest('hex').slice(0, 32);
+      await deadLetter(pipeline, scope.stage, reason, payload, {
+        id: `${pipeline.name}/${scope.stage}/${digest}`,
+        version: String(version),
+      });
     }
   }
   return out;
