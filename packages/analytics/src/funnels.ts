@@ -122,6 +122,7 @@ export function buildFunnel(
             person: 'c.person_id',
             op: after(k),
             bound: k === 2 ? 'c.t1' : `s${k - 1}.ts`,
+            carry: [],
           });
         })
         .join('\n');
@@ -159,8 +160,8 @@ export function buildFunnel(
         SELECT c.person_id AS person_id, c.ts AS ts, c.breakdown AS breakdown, s1.ts AS t1
         FROM (
           SELECT DISTINCT s0.person_id AS person_id, s0.ts AS ts, s0.breakdown AS breakdown
-          FROM s1 ${d.asofJoin({ left: false, table: 's0', person: 's1.person_id', op: sameAsPrevious(1) ? '<' : '<=', bound: 's1.ts' })}
-        ) c ${d.asofJoin({ left: true, table: 's1', person: 'c.person_id', op: after(1), bound: 'c.ts' })}
+          FROM s1 ${d.asofJoin({ left: false, table: 's0', person: 's1.person_id', op: sameAsPrevious(1) ? '<' : '<=', bound: 's1.ts', carry: ['breakdown'] })}
+        ) c ${d.asofJoin({ left: true, table: 's1', person: 'c.person_id', op: after(1), bound: 'c.ts', carry: [] })}
       )`;
       }
       starts = `
@@ -190,7 +191,14 @@ export function buildFunnel(
       // Any order: from every step event as an anchor, the first occurrence of each step at or after it.
       const joins = matches
         .map((_, k) =>
-          d.asofJoin({ left: true, table: `s${k}`, person: 'a.person_id', op: '>=', bound: 'a.ts' }),
+          d.asofJoin({
+            left: true,
+            table: `s${k}`,
+            person: 'a.person_id',
+            op: '>=',
+            bound: 'a.ts',
+            carry: [],
+          }),
         )
         .join('\n');
       const hit = matches.map(

@@ -14,6 +14,8 @@ export interface AsofJoin {
   op: '>' | '>=' | '<' | '<=';
   /** The left side's expression `ts` is compared with. */
   bound: string;
+  /** Columns of `table` besides `person_id` and `ts` that the query reads from the match. */
+  carry: readonly string[];
 }
 
 /**

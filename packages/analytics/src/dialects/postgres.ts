@@ -67,7 +67,18 @@ export const postgresDialect: SqlDialect = {
   listItem: (list, index) => `${list}[${index}]`,
   listLength: (list) => `cardinality(${list})`,
   materialized: 'MATERIALIZED ',
-  // No ASOF join: the closest row through a LATERAL subquery, which reads the same as DuckDB's ASOF.
-  asofJoin: (join: AsofJoin) =>
-    `${join.left ? 'LEFT JOIN' : 'JOIN'} LATERAL (SELECT * FROM ${join.table} WHERE ${join.table}.person_id = ${join.person} AND ${join.table}.ts ${join.op} ${join.bound} ORDER BY ${join.table}.ts ${join.op.startsWith('>') ? 'ASC' : 'DESC'} LIMIT 1) ${join.table} ON true`,
+  // No ASOF join. A LATERAL subquery reading `table` itself would rescan all of it for every left row
+  // (quadratic in events), so each person's rows are gathered into arrays once, hash-joined by person, and
+  // the closest row is looked up in that person's arrays only.
+  asofJoin: (join: AsofJoin) => {
+    const t = join.table;
+    const all = `${t}_all`;
+    const columns = ['ts', ...join.carry];
+    const kind = join.left ? 'LEFT JOIN' : 'JOIN';
+    return `${kind} (SELECT person_id, ${columns.map((c) => `array_agg(${c} ORDER BY ts) AS ${c}_list`).join(', ')}
+        FROM ${t} GROUP BY person_id) ${all} ON ${all}.person_id = ${join.person}
+      ${kind} LATERAL (SELECT ${all}.person_id AS person_id, ${columns.map((c) => `u.${c} AS ${c}`).join(', ')}
+        FROM unnest(${columns.map((c) => `${all}.${c}_list`).join(', ')}) AS u(${columns.join(', ')})
+        WHERE u.ts ${join.op} ${join.bound} ORDER BY u.ts ${join.op.startsWith('>') ? 'ASC' : 'DESC'} LIMIT 1) ${t} ON true`;
+  },
 };
