@@ -33,7 +33,14 @@ const DUPLICATE_WINDOW_NS = 2 * 60 * 1000 * NS_PER_MS;
 interface Tally {
   records: number;
   ms: number;
+  /** CPU time of this process (user + system), which load from neighbours does not inflate as it does wall time. */
+  cpuUs: number;
 }
+
+const tally = (): Tally => ({ records: 0, ms: 0, cpuUs: 0 });
+/** `ours / raw` CPU microseconds per record of this process: the client side's own cost. */
+const cpuPerRecord = (ours: Tally, raw: Tally) =>
+  `${(ours.cpuUs / ours.records).toFixed(2)} / ${(raw.cpuUs / raw.records).toFixed(2)}`;
 
 const perSecond = (t: Tally) => (t.records / t.ms) * 1000;
 const round3 = (n: number) => Math.round(n * 1000) / 1000;
@@ -98,9 +105,12 @@ async function appenders(batches: RecordInput[][], send: (batch: RecordInput[]) 
 }
 
 async function timed(into: Tally, records: number, run: () => Promise<void>): Promise<void> {
+  const cpu = process.cpuUsage();
   const started = performance.now();
   await run();
   into.ms += performance.now() - started;
+  const used = process.cpuUsage(cpu);
+  into.cpuUs += used.user + used.system;
   into.records += records;
 }
 
@@ -186,11 +196,11 @@ async function rawConsume(js: JetStreamClient, stream: string, total: number): P
 }
 
 async function measure(ctx: BenchContext, setup: Setup, total: number, step: number, steps: number) {
-  const appendLog: Tally = { records: 0, ms: 0 };
-  const appendRaw: Tally = { records: 0, ms: 0 };
-  const appendPipelined: Tally = { records: 0, ms: 0 };
-  const readLog: Tally = { records: 0, ms: 0 };
-  const readRaw: Tally = { records: 0, ms: 0 };
+  const appendLog = tally();
+  const appendRaw = tally();
+  const appendPipelined = tally();
+  const readLog = tally();
+  const readRaw = tally();
   const log = await NatsLog.open({
     servers: setup.servers,
     replicas: setup.replicas,
@@ -271,6 +281,8 @@ const workload: Workload = {
               perSecond(m.appendPipelined),
             ),
             'ratio to the ceiling': round3(perSecond(m.appendLog) / perSecond(m.appendPipelined)),
+            'Node CPU us/record, ours / js.publish': cpuPerRecord(m.appendLog, m.appendRaw),
+            'Node CPU us/record, ours / ceiling': cpuPerRecord(m.appendLog, m.appendPipelined),
           },
         },
         {
@@ -284,7 +296,11 @@ const workload: Workload = {
           },
           ratio: round3(perSecond(m.readLog) / perSecond(m.readRaw)),
           goal: GOAL,
-          extra: { 'records per round': m.readLog.records / ROUNDS, rounds: String(ROUNDS) },
+          extra: {
+            'records per round': m.readLog.records / ROUNDS,
+            rounds: String(ROUNDS),
+            'Node CPU us/record, ours / raw': cpuPerRecord(m.readLog, m.readRaw),
+          },
         },
       );
     }

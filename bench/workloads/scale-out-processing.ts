@@ -27,9 +27,15 @@ const NS_PER_MS = 1_000_000;
 interface Tally {
   events: number;
   ms: number;
+  /** CPU time of this process (user + system); the servers' is not in it. */
+  cpuUs: number;
 }
 const perSecond = (t: Tally) => (t.events / t.ms) * 1000;
 const round3 = (n: number) => Math.round(n * 1000) / 1000;
+const cpuSince = (from: NodeJS.CpuUsage) => {
+  const used = process.cpuUsage(from);
+  return used.user + used.system;
+};
 
 async function loadRaw(js: JetStreamClient, events: TrackedEvent[], subject: string): Promise<void> {
   for (let i = 0; i < events.length; i += 500) {
@@ -80,8 +86,8 @@ async function measure(ctx: BenchContext, total: number): Promise<{ ours: Tally;
     await nats.stop();
     throw err;
   });
-  const ours: Tally = { events: 0, ms: 0 };
-  const raw: Tally = { events: 0, ms: 0 };
+  const ours: Tally = { events: 0, ms: 0, cpuUs: 0 };
+  const raw: Tally = { events: 0, ms: 0, cpuUs: 0 };
   const log = await NatsLog.open({
     servers: nats.servers,
     retentionCheckIntervalMs: 0,
@@ -132,14 +138,18 @@ async function measure(ctx: BenchContext, total: number): Promise<{ ours: Tally;
         max_ack_pending: WRITER_BATCH * 2,
       } as Parameters<typeof jsm.consumers.add>[1]);
       ctx.progress(`round ${round + 1}: raw consume + INSERT loop`, round * 3 + 1, ROUNDS * 3);
+      let cpu = process.cpuUsage();
       let started = performance.now();
       await rawLoop(js, stream, client, total);
       raw.ms += performance.now() - started;
+      raw.cpuUs += cpuSince(cpu);
       raw.events += total;
       ctx.progress(`round ${round + 1}: storage writer`, round * 3 + 2, ROUNDS * 3);
+      cpu = process.cpuUsage();
       started = performance.now();
       await writerRun(log, store, client, total);
       ours.ms += performance.now() - started;
+      ours.cpuUs += cpuSince(cpu);
       ours.events += total;
     }
     const rawStored = (await client.query<{ n: number }>('SELECT count(*)::int AS n FROM raw_events'))
@@ -179,7 +189,11 @@ const workload: Workload = {
       },
       ratio: round3(perSecond(ours) / perSecond(raw)),
       goal: GOAL,
-      extra: { 'events per round': total, rounds: String(ROUNDS) },
+      extra: {
+        'events per round': total,
+        rounds: String(ROUNDS),
+        'Node CPU us/event, ours / raw': `${(ours.cpuUs / ours.events).toFixed(1)} / ${(raw.cpuUs / raw.events).toFixed(1)}`,
+      },
     };
     return [result];
   },

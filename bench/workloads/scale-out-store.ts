@@ -195,15 +195,23 @@ interface Tally {
   ms: number;
   /** Milliseconds of each batch, in order. */
   batches: number[];
+  /** CPU time of this process (user + system; with chdb, the engine's too). */
+  cpuUs: number;
 }
-const tally = (): Tally => ({ events: 0, ms: 0, batches: [] });
+const tally = (): Tally => ({ events: 0, ms: 0, batches: [], cpuUs: 0 });
+/** `ours / raw` CPU microseconds per event of this process, which neighbours' load does not inflate. */
+const cpuPerEvent = (ours: Tally, raw: Tally) =>
+  `${(ours.cpuUs / ours.events).toFixed(1)} / ${(raw.cpuUs / raw.events).toFixed(1)}`;
 const perSecond = (t: Tally) => (t.events / t.ms) * 1000;
 const round3 = (n: number) => Math.round(n * 1000) / 1000;
 
 async function timed(into: Tally, events: number, run: () => Promise<unknown>): Promise<void> {
+  const cpu = process.cpuUsage();
   const started = performance.now();
   await run();
   const ms = performance.now() - started;
+  const used = process.cpuUsage(cpu);
+  into.cpuUs += used.user + used.system;
   into.ms += ms;
   into.batches.push(ms);
   into.events += events;
@@ -299,6 +307,7 @@ async function postgres(ctx: BenchContext, total: number): Promise<BenchResult[]
         ),
         'ratio to jsonb_to_recordset INSERT': round3(perSecond(ours) / perSecond(rawJsonb)),
         'ratio, first 5 batches -> last 5': ratioByTableSize(ours, raw),
+        'Node CPU us/event, ours / plain VALUES / jsonb': `${cpuPerEvent(ours, raw)} / ${(rawJsonb.cpuUs / rawJsonb.events).toFixed(1)}`,
         'server settings': 'fsync=off, synchronous_commit=off (test server, both sides)',
       },
     },
@@ -357,7 +366,11 @@ async function clickhouse(ctx: BenchContext, total: number): Promise<BenchResult
       },
       ratio: round3(perSecond(ours) / perSecond(plain)),
       goal: GOAL,
-      extra: { events: ours.events, 'ratio, first 5 batches -> last 5': ratioByTableSize(ours, plain) },
+      extra: {
+        events: ours.events,
+        'ratio, first 5 batches -> last 5': ratioByTableSize(ours, plain),
+        'process CPU us/event (Node + chdb engine), ours / raw': cpuPerEvent(ours, plain),
+      },
     },
   ];
 }
