@@ -63,7 +63,26 @@ export const MIGRATIONS: readonly { version: number; description: string; statem
       ) ENGINE = ReplacingMergeTree ORDER BY distinct_id`,
     ],
   },
+  {
+    version: 2,
+    description: 'stored 64-bit person keys on events and identities',
+    // The keys the analytics queries group and join people on (see @tracklane/storage person-key.ts): the
+    // first 63 bits of the id's MD5, the same value DuckDB and PostgreSQL store. MATERIALIZED: computed on
+    // insert (and for older parts on read), never written by the store, left out of SELECT *.
+    statements: [
+      `ALTER TABLE events ADD COLUMN IF NOT EXISTS distinct_key Nullable(Int64)
+        MATERIALIZED ${idKey('coalesce(user_id, anonymous_id)')}`,
+      `ALTER TABLE identities ADD COLUMN IF NOT EXISTS distinct_key Int64 MATERIALIZED ${idKey('distinct_id')}`,
+      `ALTER TABLE identities ADD COLUMN IF NOT EXISTS person_key Int64 MATERIALIZED ${idKey('person_id')}`,
+    ],
+  },
 ];
+
+/** An id's stored key: MD5's first 8 bytes read big-endian (MD5 gives raw bytes; reinterpretAsUInt64 reads
+ * little-endian, hence the reverse), shifted right once to stay non-negative. */
+function idKey(id: string): string {
+  return `toInt64(bitShiftRight(reinterpretAsUInt64(reverse(substring(MD5(${id}), 1, 8))), 1))`;
+}
 
 /**
  * DuckDB-named helpers, so SQL written against the embedded store (saved queries, the Store conformance

@@ -120,4 +120,23 @@ export const MIGRATIONS: readonly { version: number; description: string; sql: s
       LANGUAGE sql IMMUTABLE PARALLEL SAFE AS $fn$ SELECT generate_series(0::bigint, n - 1) $fn$;
     `,
   },
+  {
+    version: 4,
+    description: 'stored 64-bit person keys on events and identities',
+    // The keys the analytics queries group and join people on (see @tracklane/storage person-key.ts): the
+    // first 63 bits of the id's MD5, the same value DuckDB and ClickHouse store. Generated columns, so every
+    // insert and every identity update keeps them right without the writers knowing about them.
+    sql: `
+      ALTER TABLE events ADD COLUMN distinct_key bigint
+        GENERATED ALWAYS AS (${idKey('coalesce(user_id, anonymous_id)')}) STORED;
+      ALTER TABLE identities
+        ADD COLUMN distinct_key bigint GENERATED ALWAYS AS (${idKey('distinct_id')}) STORED,
+        ADD COLUMN person_key bigint GENERATED ALWAYS AS (${idKey('person_id')}) STORED;
+    `,
+  },
 ];
+
+/** An id's stored key: MD5's first 16 hex digits as 64 bits, shifted right once to stay non-negative. */
+function idKey(id: string): string {
+  return `((('x' || left(md5(${id}), 16))::bit(64) >> 1)::bigint)`;
+}
