@@ -34,18 +34,26 @@ const BATCH = 50;
 const CONNECTIONS = 32;
 const SELF = fileURLToPath(import.meta.url);
 
+/**
+ * Request bodies as real SDKs send them: every event carries its own messageId (so the collector's dedup
+ * index is consulted and written, as in production), and single events come from many users (so they
+ * spread over the `events` partitions as real traffic does). `@ID@` is replaced by a value unique to each
+ * request, by the load generator, for the baselines too.
+ */
+const ID = '@ID@';
 const single = JSON.stringify({
   event: 'Product Viewed',
-  userId: 'user-123',
+  userId: `user-${ID}`,
+  messageId: ID,
   properties: { sku: 'sku-1', price: 19.99, currency: 'EUR' },
   context: { page: { url: 'https://shop.example/p/1?utm_source=bench' } },
 });
-// No messageIds: every request carries new events, as in real traffic (a repeated id would be deduped).
 const batch = JSON.stringify({
   batch: Array.from({ length: BATCH }, (_, i) => ({
     type: 'track',
     event: `Event ${i % 5}`,
     anonymousId: `anon-${i}`,
+    messageId: `${ID}-${i}`,
     properties: { n: i, plan: 'pro' },
     timestamp: '2026-01-01T00:00:00.000Z',
   })),
@@ -60,12 +68,30 @@ interface Run {
 
 type LoadGenerator = (url: string, body: string, seconds: number, path: string) => Promise<Run>;
 
+/** A prefix per load run, so ids never repeat across the warm-up and measured runs on one server. */
+let runs = 0;
+function runPrefix(): string {
+  runs++;
+  return `${process.pid}-${runs}-`;
+}
+
 async function autocannonLoad(url: string, body: string, seconds: number, path: string): Promise<Run> {
+  const parts = body.split(ID);
+  const prefix = runPrefix();
+  let n = 0;
   const result = await autocannon({
     url: `${url}${path}`,
     method: 'POST',
     headers: { 'content-type': 'application/json', authorization: AUTH },
-    body,
+    requests: [
+      {
+        setupRequest: (request) => {
+          n++;
+          request.body = parts.join(`${prefix}${n}`);
+          return request;
+        },
+      },
+    ],
     connections: CONNECTIONS,
     pipelining: 1,
     duration: seconds,
@@ -78,7 +104,10 @@ async function autocannonLoad(url: string, body: string, seconds: number, path: 
   };
 }
 
-/** wrk with a Lua script that sets the POST and prints its summary as one JSON line. */
+/**
+ * wrk with a Lua script that builds each POST body from the template's pieces around `@ID@` (one
+ * table.concat per request) and prints its summary as one JSON line.
+ */
 function wrkLoad(dir: string): LoadGenerator {
   let n = 0;
   return async (url, body, seconds, path) => {
@@ -91,7 +120,23 @@ function wrkLoad(dir: string): LoadGenerator {
       `wrk.method = "POST"
 wrk.headers["content-type"] = "application/json"
 wrk.headers["authorization"] = "${AUTH}"
-local f = io.open("${bodyFile}", "rb"); wrk.body = f:read("*a"); f:close()
+local f = io.open("${bodyFile}", "rb"); local template = f:read("*a"); f:close()
+local parts, from = {}, 1
+while true do
+  local s, e = string.find(template, "${ID}", from, true)
+  if s == nil then break end
+  parts[#parts + 1] = string.sub(template, from, s - 1)
+  from = e + 1
+end
+local last = string.sub(template, from)
+local prefix, n = "${runPrefix()}", 0
+request = function()
+  n = n + 1
+  local id, t = prefix .. n, {}
+  for i = 1, #parts do t[2 * i - 1] = parts[i]; t[2 * i] = id end
+  t[#t + 1] = last
+  return wrk.format(nil, nil, nil, table.concat(t))
+end
 done = function(summary, latency, requests)
   local e = summary.errors
   io.write(string.format('{"requests":%d,"us":%d,"p50":%d,"p99":%d,"non2xx":%d}\\n', summary.requests,

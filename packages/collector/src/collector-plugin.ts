@@ -37,20 +37,18 @@ export async function collectorPlugin(app: FastifyInstance, ctx: CollectorContex
     // @fastify/cors answers preflights from an `OPTIONS *` route, and routes are global in fastify's
     // router even when registered in a scope: without this delegator a preflight to /api/sql would get
     // the collector's permissive headers. Non-collector URLs get CORS disabled, hence a 404 preflight.
+    // Write keys are public by design (they ship in web pages) and no cookies are involved, hence no
+    // credentials. Both answers are built once, not per request.
+    const collectorCors = {
+      origin: anyOrigin ? '*' : origins,
+      methods: ['POST', 'GET', 'OPTIONS'],
+      allowedHeaders: ['content-type', 'authorization', 'content-encoding'],
+      maxAge: 86_400,
+    };
+    const noCors = { origin: false };
     await scope.register(cors, {
       delegator: (request, callback) => {
-        if (!isCollectorPath(request.url ?? '')) {
-          callback(null, { origin: false });
-          return;
-        }
-        // Write keys are public by design (they ship in web pages) and no cookies are involved, hence no
-        // credentials.
-        callback(null, {
-          origin: anyOrigin ? '*' : origins,
-          methods: ['POST', 'GET', 'OPTIONS'],
-          allowedHeaders: ['content-type', 'authorization', 'content-encoding'],
-          maxAge: 86_400,
-        });
+        callback(null, isCollectorPath(request.url ?? '') ? collectorCors : noCors);
       },
     });
     registerBodyParsing(scope, ctx.options.maxBatchBytes);

@@ -58,4 +58,36 @@ describe('dedup index', () => {
     assert.equal(index.has('s m4', Date.now()), false);
     await index.close();
   });
+  it('keeps exactly the newest maxEntries keys through many wraps of its ring, re-adds and removals', async () => {
+    await using dir = await makeTempDir();
+    const max = 1_000;
+    const index = await DedupIndex.open(dir.path, { windowMs: 60_000, maxEntries: max });
+    const now = Date.now();
+    for (let i = 0; i < 25_000; i++) index.add(`s m${i}`, now);
+    assert.equal(index.size, max);
+    assert.equal(index.has('s m23999', now), false);
+    assert.equal(index.has(`s m${25_000 - max - 1}`, now), false);
+    assert.equal(index.has(`s m${25_000 - max}`, now), true);
+    assert.equal(index.has('s m24999', now), true);
+    // A re-added key moves to the newest end; a removed one is gone at once and frees its place later.
+    index.add(`s m${25_000 - max}`, now);
+    index.remove('s m24999');
+    assert.equal(index.has('s m24999', now), false);
+    for (let i = 0; i < 2; i++) index.add(`s extra${i}`, now);
+    assert.equal(index.has(`s m${25_000 - max}`, now), true);
+    assert.equal(index.has(`s m${25_000 - max + 1}`, now), false);
+    // The removed key's place is only reused when the ring comes round to it.
+    assert.equal(index.size, max - 1);
+    await index.close();
+  });
+  it('forgets keys once they are older than the window', async () => {
+    await using dir = await makeTempDir();
+    const index = await DedupIndex.open(dir.path, { windowMs: 60_000, maxEntries: 100 });
+    const now = Date.now();
+    index.add('s old', now - 61_000);
+    index.add('s new', now);
+    assert.equal(index.has('s old', now), false);
+    assert.equal(index.has('s new', now), true);
+    await index.close();
+  });
 });

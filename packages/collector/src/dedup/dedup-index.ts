@@ -13,18 +13,31 @@ const FILE_SUFFIX = '.log';
 /**
  * Remembers `source messageId` keys for a window so a retried or replayed event is appended once.
  *
- * Memory: a Map in insertion (= time) order, swept from the front as entries expire and capped at
- * `maxEntries` (oldest forgotten first). Disk: each accepted key is appended to a log file per time bucket
- * (`dedup-<bucket start>.log`); on open the files still inside the window are read back and older ones
- * deleted. Writes are not fsynced: a key lost in a crash only means a retry is appended again, which the
- * store's primary key on message_id then drops.
+ * Memory: a ring of keys in insertion (= time) order with their times, and a Map from key to ring slot. The
+ * ring is swept from its head as entries expire and is at most `maxEntries` long (past it, the oldest is
+ * forgotten first). A ring, not the Map's own insertion order: evicting through `map.keys().next()` has to
+ * step over every deleted entry V8 keeps at the front of the table until it rehashes, which made each
+ * insert cost hundreds of microseconds once the index was full.
+ *
+ * Disk: accepted keys are appended to a log file per time bucket (`dedup-<bucket start>.log`), gathered
+ * into one write per event-loop turn; on open the files still inside the window are read back and older
+ * ones deleted. Writes are not fsynced: a key lost in a crash only means a retry is appended again, which
+ * the store's primary key on message_id then drops.
  */
 export class DedupIndex {
   readonly #dir: string;
   readonly #windowMs: number;
   readonly #maxEntries: number;
   readonly #bucketMs: number;
-  readonly #seen = new Map<string, number>();
+  readonly #slotOf = new Map<string, number>();
+  /** Ring slots; `undefined` marks a key that was removed or added again later (its newer slot counts). */
+  readonly #keys: (string | undefined)[] = [];
+  readonly #ats: number[] = [];
+  #head = 0;
+  #count = 0;
+  #pending = '';
+  #pendingBucket = -1;
+  #flushScheduled = false;
   #stream: WriteStream | undefined;
   #streamBucket = -1;
   #sweeper: NodeJS.Timeout;
@@ -50,58 +63,78 @@ export class DedupIndex {
   }
 
   has(key: string, nowMs: number): boolean {
-    const at = this.#seen.get(key);
-    return at !== undefined && nowMs - at < this.#windowMs;
+    const slot = this.#slotOf.get(key);
+    return slot !== undefined && nowMs - this.#ats[slot]! < this.#windowMs;
   }
 
   /** Marks a key as taken before its append, so a concurrent duplicate is recognised. */
   add(key: string, nowMs: number): void {
-    this.#seen.delete(key);
-    this.#seen.set(key, nowMs);
-    if (this.#seen.size > this.#maxEntries) {
-      const oldest = this.#seen.keys().next().value;
-      if (oldest !== undefined) this.#seen.delete(oldest);
-    }
+    const old = this.#slotOf.get(key);
+    if (old !== undefined) this.#keys[old] = undefined;
+    if (this.#count >= this.#maxEntries) this.#evictOldest();
+    const slot = (this.#head + this.#count) % this.#maxEntries;
+    this.#keys[slot] = key;
+    this.#ats[slot] = nowMs;
+    this.#count++;
+    this.#slotOf.set(key, slot);
   }
 
   /** Undoes `add` when the append failed, so the client's retry is accepted. */
   remove(key: string): void {
-    this.#seen.delete(key);
+    const slot = this.#slotOf.get(key);
+    if (slot === undefined) return;
+    this.#slotOf.delete(key);
+    this.#keys[slot] = undefined;
   }
 
-  /** Records keys whose append succeeded; one write per request. */
+  /** Records keys whose append succeeded; written out once per event-loop turn. */
   persist(keys: string[], nowMs: number): void {
     if (keys.length === 0) return;
-    let text = '';
+    const bucket = nowMs - (nowMs % this.#bucketMs);
+    if (bucket !== this.#pendingBucket) {
+      this.#flush();
+      this.#pendingBucket = bucket;
+    }
     for (let i = 0; i < keys.length; i++) {
       const key = keys[i]!;
       // A newline inside a messageId would corrupt the line format; such keys are simply not persisted.
       if (key.includes('\n')) continue;
-      text += `${nowMs} ${key}\n`;
+      this.#pending += `${nowMs} ${key}\n`;
     }
-    this.#streamFor(nowMs).write(text);
+    if (!this.#flushScheduled) {
+      this.#flushScheduled = true;
+      setImmediate(() => this.#flush());
+    }
   }
 
   get size(): number {
-    return this.#seen.size;
+    return this.#slotOf.size;
   }
 
   async close(): Promise<void> {
     clearInterval(this.#sweeper);
+    this.#flush();
     const stream = this.#stream;
     this.#stream = undefined;
     if (stream !== undefined) await new Promise<void>((resolve) => stream.end(resolve));
   }
 
-  #streamFor(nowMs: number): WriteStream {
-    const bucket = nowMs - (nowMs % this.#bucketMs);
+  #flush(): void {
+    this.#flushScheduled = false;
+    if (this.#pending.length === 0) return;
+    const text = this.#pending;
+    this.#pending = '';
+    this.#streamFor(this.#pendingBucket).write(text);
+  }
+
+  #streamFor(bucket: number): WriteStream {
     if (this.#stream === undefined || bucket !== this.#streamBucket) {
       this.#stream?.end();
       this.#stream = createWriteStream(join(this.#dir, `${FILE_PREFIX}${bucket}${FILE_SUFFIX}`), {
         flags: 'a',
       });
       this.#streamBucket = bucket;
-      void this.#deleteExpiredFiles(nowMs);
+      void this.#deleteExpiredFiles(bucket);
     }
     return this.#stream;
   }
@@ -144,10 +177,19 @@ export class DedupIndex {
     return live;
   }
 
+  #evictOldest(): void {
+    const key = this.#keys[this.#head];
+    if (key !== undefined) this.#slotOf.delete(key);
+    this.#keys[this.#head] = undefined;
+    this.#head = (this.#head + 1) % this.#maxEntries;
+    this.#count--;
+  }
+
   #sweep(nowMs: number): void {
-    for (const [key, at] of this.#seen) {
-      if (nowMs - at < this.#windowMs) break;
-      this.#seen.delete(key);
+    while (this.#count > 0) {
+      const key = this.#keys[this.#head];
+      if (key !== undefined && nowMs - this.#ats[this.#head]! < this.#windowMs) break;
+      this.#evictOldest();
     }
   }
 }
