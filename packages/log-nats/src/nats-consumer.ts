@@ -61,12 +61,15 @@ const tpKey = (topic: string, partition: number) => `${topic}\u0000${partition}`
  * A consumer-group member over JetStream KV, without a coordinator:
  *
  * - membership: each member heartbeats `<group>.<memberId>` in the members bucket (whose max_age expires a
- *   crashed member's key) and watches the group's keys, so joins and leaves arrive as pushes;
+ *   crashed member's key) and re-reads the group's keys on every beat; a watch makes joins and leaves
+ *   arrive sooner, but only the bucket decides who is alive;
  * - assignment: every member computes the same round-robin assignment from the same member list;
  * - ownership: a member takes a partition only by a compare-and-set claim in the owners bucket, and gives
  *   it up (deleting its claim) as soon as its assignment drops it. A new owner therefore waits for the old
- *   one to let go - or for it to miss its heartbeats - so two live members never read one partition at
- *   once (Kafka's cooperative protocol gives the same guarantee with its two-phase revoke/assign).
+ *   one to let go - or for its key to expire - so two live members do not read one partition at once
+ *   (Kafka's cooperative protocol gives the same guarantee with its two-phase revoke/assign). A member cut
+ *   off from the cluster for longer than the session timeout is taken over; it finds its claims gone on
+ *   its next beat and drops them, so both read one partition for at most a beat (at-least-once).
  */
 export class NatsConsumer implements Consumer {
   readonly group: string;
@@ -89,6 +92,7 @@ export class NatsConsumer implements Consumer {
   private nextPartition = 0;
   private lastReconcile = 0;
   private wakeUp: (() => void) | null = null;
+  private woken = false;
   private failure: unknown = null;
 
   private constructor(
@@ -224,10 +228,13 @@ export class NatsConsumer implements Consumer {
     this.refreshing = this.refreshMembers()
       .catch((err: unknown) => {
         debug('member %s: cannot read the members (%s); keeping the last known', this.memberId, err);
+        return false;
       })
-      .then(() => {
+      .then((changed) => {
         this.verifyClaims = true;
-        this.scheduleReconcile();
+        // A pass still running takes the verification up on its next round only if something changed:
+        // beats alone must not keep a slow pass (during an election) looping forever.
+        if (changed || !this.reconciling) this.scheduleReconcile();
       })
       .finally(() => {
         this.refreshing = null;
@@ -238,9 +245,17 @@ export class NatsConsumer implements Consumer {
     return this.target.length !== this.owned.size;
   }
 
+  /**
+   * Stops this member for good: poll and commit then throw. It also stops heartbeating, so that its key
+   * expires and the other members take its partitions over instead of waiting on a member that can no
+   * longer read them.
+   */
   private fail(err: unknown): void {
-    if (this.closed) return;
+    if (this.closed || this.failure) return;
+    debug('member %s failed: %s', this.memberId, err);
     this.failure = err;
+    if (this.heartbeat) clearInterval(this.heartbeat);
+    this.heartbeat = null;
     this.wake();
   }
 
@@ -405,7 +420,10 @@ export class NatsConsumer implements Consumer {
   private wake(): void {
     const w = this.wakeUp;
     this.wakeUp = null;
-    w?.();
+    // Nobody waiting: the next poll looks again before it sleeps, so a wake between its take and its wait
+    // is not lost.
+    if (w) w();
+    else this.woken = true;
   }
 
   private callListener(listener: RebalanceListener, assignment: TopicPartition[]): void {
@@ -438,17 +456,19 @@ export class NatsConsumer implements Consumer {
       throw new TracklaneError('E_BAD_ARGUMENT', 'poll maxRecords must be a positive integer');
     }
     const deadline = Date.now() + (options?.timeoutMs ?? 1000);
-    // A partition still held by a departing member is retried here too, not only on the heartbeat.
-    if (this.pendingClaims() && Date.now() - this.lastReconcile > 20) {
-      await this.reconcile().catch((err: unknown) => {
-        if (!isTransient(err)) throw err;
-      });
-    }
+    // A partition still held by a departing member is retried here too, not only on the heartbeat. Not
+    // awaited: during an election a pass can take seconds (and beats keep asking for more), and the
+    // partitions already owned must keep flowing meanwhile; a claim that succeeds wakes this poll.
+    if (this.pendingClaims() && Date.now() - this.lastReconcile > 20) this.scheduleReconcile();
     for (;;) {
       const records = this.take(maxRecords);
       if (records.length > 0 || this.closed) return records;
       const left = deadline - Date.now();
       if (left <= 0) return records;
+      if (this.woken) {
+        this.woken = false;
+        continue;
+      }
       await new Promise<void>((resolve) => {
         const timer = setTimeout(resolve, left);
         this.wakeUp = () => {

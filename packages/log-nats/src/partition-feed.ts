@@ -50,8 +50,6 @@ export class PartitionFeed {
   private behindSince = 0;
   private checking = false;
   private readonly watchdogTimer: NodeJS.Timeout;
-  /** Consumers abandoned because they went silent; exposed for tests and debugging. */
-  restarts = 0;
   /** Set when the feed failed for good; the next take() reports it. */
   failure: unknown = null;
 
@@ -84,6 +82,7 @@ export class PartitionFeed {
       } catch (err) {
         if (this.stopped) return;
         if (!isTransient(err)) {
+          debug('feed %s: failed for good: %s', this.stream, err);
           this.failure = err;
           this.onData();
           return;
@@ -141,7 +140,6 @@ export class PartitionFeed {
   }
 
   private restart(why: string): void {
-    this.restarts++;
     debug('feed %s: consumer %s at offset %d; recreating it', this.stream, why, this.next);
     this.abandon();
   }

@@ -19,7 +19,7 @@ const SESSION_TIMEOUT_MS = 3_000;
 const BATCH = 20;
 const LOAD_BEFORE_KILL_MS = 3_000;
 const LOAD_AFTER_KILL_MS = 4_000;
-const CATCH_UP_MS = 20_000;
+const CATCH_UP_MS = 30_000;
 
 const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
 
@@ -28,6 +28,7 @@ interface Member {
   consumer: Consumer;
   received: Set<string>;
   errors: number;
+  lastError: string;
   stop(): Promise<void>;
 }
 
@@ -47,6 +48,7 @@ async function startMember(servers: string[]): Promise<Member> {
     consumer,
     received: new Set<string>(),
     errors: 0,
+    lastError: '',
     stop: async () => {
       stopping = true;
       await loop;
@@ -59,8 +61,9 @@ async function startMember(servers: string[]): Promise<Member> {
         const records = await consumer.poll({ maxRecords: 500, timeoutMs: 200 });
         for (const r of records) member.received.add(r.value.toString());
         if (records.length > 0) await consumer.commit();
-      } catch {
+      } catch (err) {
         member.errors++;
+        member.lastError = String(err);
         await sleep(200);
       }
     }
@@ -175,7 +178,14 @@ describe('a NatsLog consumer group on a 3-node cluster losing a node under load'
         { timeoutMs: CATCH_UP_MS, intervalMs: 200, what: 'the group to commit the end of every partition' },
       ).catch((err: Error) => {
         throw new Error(
-          `${err.message}: committed ${JSON.stringify([...committed])}, ends ${JSON.stringify([...ends])}`,
+          `${err.message}: committed ${JSON.stringify([...committed])}, ends ${JSON.stringify([...ends])}; ` +
+            members
+              .map(
+                (m) =>
+                  `member ${m.consumer.memberId} owns ${JSON.stringify(m.consumer.assignment().map((tp) => tp.partition))}, ` +
+                  `${m.errors} poll/commit errors (last: ${m.lastError || 'none'})`,
+              )
+              .join('; '),
         );
       });
       process.stdout.write(

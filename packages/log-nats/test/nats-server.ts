@@ -1,4 +1,5 @@
 import { type ChildProcess, spawn, spawnSync } from 'node:child_process';
+import { randomBytes } from 'node:crypto';
 import { connect as netConnect } from 'node:net';
 import { join } from 'node:path';
 import { jetstreamManager } from '@nats-io/jetstream';
@@ -144,6 +145,18 @@ export async function startNatsServer(): Promise<NatsNode & { servers: string[] 
 
 /** A cluster of `size` (default 3) JetStream nodes routed over loopback, for R3 streams. */
 export async function startNatsCluster(size = 3): Promise<NatsCluster> {
+  for (let attempt = 1; ; attempt++) {
+    try {
+      return await launchCluster(size);
+    } catch (err) {
+      // freePort() cannot reserve a port: on a busy machine another process may bind it before the node
+      // does. Every node then starts again on fresh ports, as the routes name them all.
+      if (attempt >= 3 || !/address already in use/.test(String(err))) throw err;
+    }
+  }
+}
+
+async function launchCluster(size: number): Promise<NatsCluster> {
   const dir: TempDir = await makeTempDir('tracklane-nats-cluster-');
   const ports: number[] = [];
   const clusterPorts: number[] = [];
@@ -151,6 +164,9 @@ export async function startNatsCluster(size = 3): Promise<NatsCluster> {
     ports.push(await freePort());
     clusterPorts.push(await freePort());
   }
+  // A name of its own, so that a route to a port since taken by another test's cluster is refused
+  // rather than merging the two clusters.
+  const name = `tracklane-${randomBytes(4).toString('hex')}`;
   const nodes: NatsNode[] = [];
   const stopAll = async () => {
     await Promise.all(nodes.map((n) => n.stop()));
@@ -163,11 +179,7 @@ export async function startNatsCluster(size = 3): Promise<NatsCluster> {
           name: `n${i + 1}`,
           port: ports[i]!,
           storeDir: join(dir.path, `n${i + 1}`),
-          cluster: {
-            name: 'tracklane',
-            port: clusterPorts[i]!,
-            routes: clusterPorts.filter((_, j) => j !== i),
-          },
+          cluster: { name, port: clusterPorts[i]!, routes: clusterPorts.filter((_, j) => j !== i) },
         }),
       );
     }
