@@ -28,10 +28,11 @@ export {
   startEngine,
 } from './runtime/engine.ts';
 export type { Logger } from './runtime/logger.ts';
+export type { OpenWindowResult } from './runtime/outputs.ts';
 export type { RetryPolicy } from './runtime/retry.ts';
-export type { Sink } from './sinks/sink.ts';
-export { storeSink } from './sinks/store-sink.ts';
-export { type Table, type TableOptions, table } from './state/table.ts';
+export type { Sink, SinkContext } from './sinks/sink.ts';
+export { type StoreSinkOptions, storeSink, versioned } from './sinks/store-sink.ts';
+export { type Table, type TableOptions, type TablePosition, table } from './state/table.ts';
 export {
   DEFAULT_LATE_TOPIC,
   decodeJson,
