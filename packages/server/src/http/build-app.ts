@@ -12,6 +12,9 @@ export function buildApp(logger: Logger, bodyLimit: number): FastifyInstance {
     requestTimeout: 30_000,
     // Ids of requests in error logs, never their bodies or headers (write keys travel there).
     genReqId: () => Math.random().toString(36).slice(2, 10),
+    // No pino child per request (bindings serialised on every request, for logs that almost never
+    // happen): request.log is the app logger, and the error logs name the request id themselves.
+    childLoggerFactory: (parent) => parent,
   }) as unknown as FastifyInstance;
   app.setErrorHandler(errorHandler);
   app.setNotFoundHandler((request, reply) => {

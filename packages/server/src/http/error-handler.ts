@@ -48,7 +48,8 @@ export function errorHandler(error: FastifyError, request: FastifyRequest, reply
   if (isTracklaneError(error)) {
     const status = statusFor(error.code);
     // Overload is expected under load and reported by metrics; logging each one would add to the load.
-    if (status >= 500 && error.code !== 'E_OVERLOADED') request.log.error({ err: error }, 'request failed');
+    if (status >= 500 && error.code !== 'E_OVERLOADED')
+      request.log.error({ reqId: request.id, err: error }, 'request failed');
     if (error.retryAfterSeconds !== undefined) reply.header('retry-after', String(error.retryAfterSeconds));
     else if (error.code === 'E_NOT_READY' || error.code === 'E_LOG_CLOSED') reply.header('retry-after', '1');
     const body: ErrorBody = { error: { code: error.code, message: error.message } };
@@ -88,6 +89,6 @@ export function errorHandler(error: FastifyError, request: FastifyRequest, reply
       .send({ error: { code: CLIENT_ERROR_CODES[status] ?? 'E_BAD_REQUEST', message: error.message } });
     return;
   }
-  request.log.error({ err: error }, 'unexpected error');
+  request.log.error({ reqId: request.id, err: error }, 'unexpected error');
   reply.code(500).send({ error: { code: 'E_INTERNAL', message: 'internal error; see the server log' } });
 }

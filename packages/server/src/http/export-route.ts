@@ -46,7 +46,7 @@ export function registerExportRoute(
         }
       }
     } catch (err) {
-      request.log.error({ err }, 'export stream failed');
+      request.log.error({ reqId: request.id, err }, 'export stream failed');
       // Headers are gone; a truncated body without the end marker tells the client it failed.
       out.destroy(err as Error);
       return;
