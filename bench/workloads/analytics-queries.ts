@@ -9,7 +9,7 @@ import {
   type RetentionRequest,
   type TrendsRequest,
 } from '@tracklane/analytics';
-import { DuckDbStore, type QueryParam } from '@tracklane/storage';
+import { DuckDbStore, idKeySql, type QueryParam } from '@tracklane/storage';
 import type { BenchContext, BenchResult, Workload } from '../result.ts';
 
 /**
@@ -165,7 +165,8 @@ export async function generate(
   const sessions = Math.floor(events / 8);
   // hash(x) is deterministic across runs; every random choice below derives from it.
   await db.run(`
-    INSERT INTO events
+    INSERT INTO events (message_id, type, event, name, anonymous_id, user_id, group_id, previous_id, timestamp,
+                        sent_at, received_at, source_id, properties, traits, context, page_path, is_bot, distinct_key)
     WITH s AS (
       SELECT sid, (hash(sid, 'user') % ${users})::BIGINT AS u, hash(sid, 'anon') % 10 < 3 AS anonymous,
              TIMESTAMP '2026-01-01' + to_seconds((hash(sid, 'start') % (30 * 86400 - 400))::BIGINT) AS start,
@@ -204,12 +205,15 @@ export async function generate(
            NULL,
            json_object('page', json_object('path', path, 'referrer', ['https://www.google.com/', '', 'https://news.ycombinator.com/', ''][(hash(sid) % 4)::BIGINT + 1]),
                        'userAgent', ['Mozilla/5.0 (Macintosh) Safari/605.1.15', 'Mozilla/5.0 (Windows NT 10.0) Chrome/124.0 Safari/537.36', 'Mozilla/5.0 (iPhone) Mobile Safari/604.1'][(hash(u) % 3)::BIGINT + 1]),
-           path, false
+           path, false,
+           ${idKeySql("CASE WHEN anonymous THEN 'anon-' || u ELSE 'user-' || u END")}
     FROM named
     ORDER BY ts`);
   ctx.progress('linking identities', 1, 3);
   await db.run(
-    `INSERT INTO identities SELECT 'anon-' || u, 'user-' || u, TIMESTAMP '2026-01-01' FROM range(${users}) t(u)`,
+    `INSERT INTO identities (distinct_id, person_id, linked_at, distinct_key, person_key)
+     SELECT 'anon-' || u, 'user-' || u, TIMESTAMP '2026-01-01', ${idKeySql("'anon-' || u")}, ${idKeySql("'user-' || u")}
+     FROM range(${users}) t(u)`,
   );
   ctx.progress('checkpoint', 2, 3);
   await db.run('CHECKPOINT');

@@ -23,6 +23,12 @@ const PERSON_ID = 'coalesce(i.person_id, e.user_id, e.anonymous_id)';
 const IDENTITY_JOIN = 'LEFT JOIN identities i ON i.distinct_id = coalesce(e.user_id, e.anonymous_id)';
 const DISTINCT_ID = 'coalesce(e.user_id, e.anonymous_id)';
 
+/** The same person key from keys the store wrote with each event and link (`distinct_key` on events,
+ * `distinct_key`/`person_key` on identities, DuckDB storage migration 4): no hashing of text per query, and
+ * the identity join probes integers. Plain SQL, but only DuckDB's store has the columns so far. */
+const STORED_PERSON_KEY = 'coalesce(i.person_key, e.distinct_key)';
+const STORED_IDENTITY_JOIN = 'LEFT JOIN identities i ON i.distinct_key = e.distinct_key';
+
 /**
  * The one place where analytics requests become SQL. Every value from a request is bound as a `$n`
  * parameter; property names are parsed by `parsePropertyRef` into a fixed column or a JSON path that is
@@ -33,21 +39,24 @@ export class QueryBuilder {
   /** The engine's SQL; query files call it for what their query needs beyond these fragments. */
   readonly sql: SqlDialect;
   readonly #timezone: string;
+  /** Whether the store keeps person keys in columns (see STORED_PERSON_KEY). */
+  readonly #storedKeys: boolean;
 
   constructor(timezone = 'UTC', dialect: SqlDialect = duckdbDialect) {
     this.#timezone = timezone;
     this.sql = dialect;
+    this.#storedKeys = dialect.name === 'duckdb';
   }
 
   /** The person an event belongs to, as a 64-bit hash: for grouping and joining only (never shown), much
    * cheaper than text, and a collision among even millions of people is vanishingly unlikely (~n²/2⁶⁵).
    * Needs `identityJoin()`. */
   personKey(): string {
-    return this.sql.hash64(PERSON_ID);
+    return this.#storedKeys ? STORED_PERSON_KEY : this.sql.hash64(PERSON_ID);
   }
 
   identityJoin(): string {
-    return IDENTITY_JOIN;
+    return this.#storedKeys ? STORED_IDENTITY_JOIN : IDENTITY_JOIN;
   }
 
   /** `personKey()` by a join on 64-bit keys instead of text: each event's id is hashed once, and the join
@@ -55,10 +64,12 @@ export class QueryBuilder {
    * id otherwise); a false match needs a hash collision between two ids, as unlikely as one in
    * `personKey()`. Needs `hashedIdentityJoin()`. */
   hashedPersonKey(): string {
+    if (this.#storedKeys) return STORED_PERSON_KEY;
     return `coalesce(i.person_key, ${this.sql.hash64(DISTINCT_ID)})`;
   }
 
   hashedIdentityJoin(): string {
+    if (this.#storedKeys) return STORED_IDENTITY_JOIN;
     const h = this.sql.hash64.bind(this.sql);
     return `LEFT JOIN (SELECT ${h('distinct_id')} AS distinct_key, ${h('person_id')} AS person_key FROM identities) i ON i.distinct_key = ${h(DISTINCT_ID)}`;
   }

@@ -22,7 +22,9 @@ import type {
   UpsertOptions,
 } from '../store.ts';
 import { checkVersionColumn, highestVersion, newestPerKey } from '../versioned-rows.ts';
+import { storeIdentityLinks } from './identity-links.ts';
 import { MIGRATIONS } from './migrations.ts';
+import { EVENT_DISTINCT_ID, idKeySql } from './person-key.ts';
 import { toJsonValue } from './to-json-value.ts';
 
 export interface DuckDbStoreOptions {
@@ -123,7 +125,8 @@ export class DuckDbStore implements Store {
       for (const migration of MIGRATIONS) {
         if (done.has(migration.version)) continue;
         await this.#transaction(async () => {
-          await this.#writer.run(migration.sql);
+          if (migration.sql !== undefined) await this.#writer.run(migration.sql);
+          if (migration.run !== undefined) await migration.run(this.#writer);
           await this.#writer.run('INSERT INTO schema_migrations VALUES ($1, $2, now())', [
             migration.version,
             migration.description,
@@ -170,26 +173,23 @@ export class DuckDbStore implements Store {
         return await this.#transaction(async () => {
           await this.#extendTombstones();
           const result = await this.#writer.run(
-            `INSERT INTO events (${[...EVENT_COLUMNS, 'page_path', 'is_bot'].join(', ')})
+            `INSERT INTO events (${[...EVENT_COLUMNS, 'page_path', 'is_bot', 'distinct_key'].join(', ')})
              SELECT message_id, type, event, name, anonymous_id, user_id, group_id, previous_id,
                     CAST(timestamp AS TIMESTAMP), CAST(sent_at AS TIMESTAMP), CAST(received_at AS TIMESTAMP),
-                    source_id, CAST(properties AS JSON), CAST(traits AS JSON), CAST(context AS JSON), ${PAGE_PATH}, ${IS_BOT}
+                    source_id, CAST(properties AS JSON), CAST(traits AS JSON), CAST(context AS JSON), ${PAGE_PATH}, ${IS_BOT},
+                    ${idKeySql(EVENT_DISTINCT_ID)}
              FROM events_staging s
              WHERE ${NOT_TOMBSTONED}
              ON CONFLICT DO NOTHING`,
           );
-          await this.#writer.run(
-            `INSERT INTO identities
-             SELECT distinct_id, arg_min(person_id, ts), min(ts) FROM (
-               SELECT anonymous_id AS distinct_id, user_id AS person_id, CAST(timestamp AS TIMESTAMP) AS ts
-               FROM events_staging s
-               WHERE anonymous_id IS NOT NULL AND user_id IS NOT NULL AND anonymous_id <> user_id AND ${NOT_TOMBSTONED}
-               UNION ALL
-               SELECT previous_id, user_id, CAST(timestamp AS TIMESTAMP) FROM events_staging s
-               WHERE type = 'alias' AND previous_id IS NOT NULL AND user_id IS NOT NULL
-                 AND previous_id <> user_id AND ${NOT_TOMBSTONED}
-             ) GROUP BY distinct_id
-             ON CONFLICT DO NOTHING`,
+          // identify: anonymous id -> user id; alias: previous id -> user id (chains resolved there).
+          await storeIdentityLinks(
+            this.#writer,
+            `SELECT anonymous_id AS distinct_id, user_id AS person_id, CAST(timestamp AS TIMESTAMP) AS ts
+             FROM events_staging s WHERE ${NOT_TOMBSTONED}
+             UNION ALL
+             SELECT previous_id, user_id, CAST(timestamp AS TIMESTAMP) FROM events_staging s
+             WHERE type = 'alias' AND ${NOT_TOMBSTONED}`,
           );
           return result.rowsChanged;
         });
@@ -354,7 +354,10 @@ export class DuckDbStore implements Store {
     return this.#serialize(() =>
       this.#transaction(async () => {
         const found = await this.#writer.runAndReadAll(
-          `SELECT distinct_id FROM identities WHERE person_id = $1
+          // The whole person, whichever of their ids was given: every id linked to the same root.
+          `WITH person AS (SELECT coalesce((SELECT person_id FROM identities WHERE distinct_id = $1), $1) AS root)
+           SELECT distinct_id FROM identities WHERE person_id = (SELECT root FROM person)
+           UNION SELECT root FROM person
            UNION SELECT anonymous_id FROM events WHERE user_id = $1 AND anonymous_id IS NOT NULL
            UNION SELECT previous_id FROM events WHERE user_id = $1 AND previous_id IS NOT NULL
            UNION SELECT distinct_id FROM tombstones WHERE erased_for = $1`,

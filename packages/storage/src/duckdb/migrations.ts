@@ -1,8 +1,21 @@
+import type { DuckDBConnection } from '@duckdb/node-api';
+import { storeIdentityLinks } from './identity-links.ts';
+import { EVENT_DISTINCT_ID, idKeySql } from './person-key.ts';
+
+export interface Migration {
+  version: number;
+  description: string;
+  /** Schema change and backfill in SQL. */
+  sql?: string;
+  /** A step SQL alone cannot express, run after `sql` in the same transaction. */
+  run?: (db: DuckDBConnection) => Promise<void>;
+}
+
 /**
  * Versioned schema migrations, applied in order inside one transaction each. Append new entries; never edit
  * an applied one: a data dir created by an older version upgrades by running the ones it lacks.
  */
-export const MIGRATIONS: readonly { version: number; description: string; sql: string }[] = [
+export const MIGRATIONS: readonly Migration[] = [
   {
     version: 1,
     description: 'raw events and dead letters',
@@ -76,5 +89,32 @@ export const MIGRATIONS: readonly { version: number; description: string; sql: s
         CASE WHEN type = 'page' THEN json_extract_string(properties, '$.path') END
       );
     `,
+  },
+  {
+    version: 4,
+    description: 'stored 64-bit person keys on events and identities',
+    // Funnels, unique users and retention group and join people on these instead of hashing text ids on
+    // every query (about a fifth of a funnel's CPU time on 10M events). Filled on insert; see person-key.ts.
+    sql: `
+      ALTER TABLE events ADD COLUMN distinct_key BIGINT;
+      UPDATE events SET distinct_key = ${idKeySql(EVENT_DISTINCT_ID)};
+      ALTER TABLE identities ADD COLUMN distinct_key BIGINT;
+      ALTER TABLE identities ADD COLUMN person_key BIGINT;
+      UPDATE identities SET distinct_key = ${idKeySql('distinct_id')}, person_key = ${idKeySql('person_id')};
+    `,
+  },
+  {
+    version: 5,
+    description: 'identities resolved through alias chains',
+    // Links used to be stored one level deep (a -> b, b -> c). Replay them in time order through the
+    // resolver that insertEvents now uses, so every row points at its person's root (a -> c, b -> c).
+    async run(db) {
+      await db.run(
+        'CREATE OR REPLACE TEMP TABLE identities_before AS SELECT distinct_id, person_id, linked_at FROM identities',
+      );
+      await db.run('DELETE FROM identities');
+      await storeIdentityLinks(db, 'SELECT distinct_id, person_id, linked_at AS ts FROM identities_before');
+      await db.run('DROP TABLE identities_before');
+    },
   },
 ];
