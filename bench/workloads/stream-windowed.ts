@@ -18,7 +18,7 @@ const EVENTS_PER_WINDOW = 100_000;
 const WINDOW_MS = 10_000;
 const EVENT_TYPES = ['view', 'click', 'purchase'] as const;
 
-interface AdEvent {
+export interface AdEvent {
   user_id: string;
   page_id: string;
   ad_id: string;
@@ -28,7 +28,7 @@ interface AdEvent {
   ip_address: string;
 }
 
-const campaignOf = new Map<string, string>();
+export const campaignOf = new Map<string, string>();
 for (let c = 0; c < CAMPAIGNS; c++) {
   for (let a = 0; a < ADS_PER_CAMPAIGN; a++) campaignOf.set(`ad-${c}-${a}`, `campaign-${c}`);
 }
@@ -43,7 +43,7 @@ function adEvent(i: number, eventTime: number): RecordInput {
   return { key: user, value: Buffer.from(json) };
 }
 
-async function fill(log: EmbeddedLog, total: number, ctx: BenchContext): Promise<void> {
+export async function fill(log: EmbeddedLog, total: number, ctx: BenchContext): Promise<void> {
   await log.ensureTopic('ads', { partitions: PARTITIONS });
   const t0 = Date.UTC(2026, 0, 1);
   const batch = 5000;

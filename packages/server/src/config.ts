@@ -17,6 +17,8 @@ export interface TracklaneConfig {
   exportDir?: string | undefined;
   /** Run the built-in stream pipelines (counts per minute, unique users, sessions, profiles). Default on. */
   pipelines?: boolean;
+  /** Worker threads for the built-in pipelines (0: the main thread). Default: min(2, cores - 1). */
+  streamWorkers?: number | undefined;
   /** Serve the instrumented demo site at /demo/. */
   demo?: boolean;
   /** Ingestion tuning (limits, privacy, dedup, CORS, tracking plans); unset fields take the defaults. */

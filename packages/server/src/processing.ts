@@ -2,7 +2,12 @@ import { DEAD_LETTER_TOPIC, EVENTS_TOPIC } from '@tracklane/collector';
 import type { TrackedEvent } from '@tracklane/core';
 import type { Log } from '@tracklane/log';
 import type { Store } from '@tracklane/storage';
-import { BUILTIN_GROUP, type RunningPipelines, startBuiltinPipelines } from '@tracklane/stream';
+import {
+  BUILTIN_GROUP,
+  defaultStreamWorkers,
+  type RunningPipelines,
+  startBuiltinPipelines,
+} from '@tracklane/stream';
 import type { Logger } from 'pino';
 import { DEAD_LETTER_GROUP, type DeadLetterWriter, startDeadLetterWriter } from './dead-letter-writer.ts';
 import { applyRecordedErasures } from './erasure.ts';
@@ -24,6 +29,8 @@ export interface ProcessingOptions {
   /** Where the built-in pipelines keep their state (`<dataDir>/stream/`). */
   dataDir: string;
   pipelines: boolean;
+  /** Worker threads for the built-in pipelines; 0 runs them on this thread. Default `defaultStreamWorkers()`. */
+  streamWorkers?: number | undefined;
   /** Ids of people erased before this start, so live views can drop them. */
   onErased?: (ids: Iterable<string>) => void;
   /** Called with each stored batch; must not throw or block. */
@@ -51,6 +58,7 @@ export async function startProcessing(options: ProcessingOptions): Promise<Proce
         log,
         store,
         dataDir: options.dataDir,
+        workers: options.streamWorkers ?? defaultStreamWorkers(),
         logger: logger.child({ component: 'stream' }),
       });
     }

@@ -73,6 +73,7 @@ export async function startTracklane(config: TracklaneConfig): Promise<RunningTr
       logger,
       dataDir,
       pipelines: config.pipelines !== false,
+      streamWorkers: config.streamWorkers,
       onErased: (ids) => live.forget(ids),
       onStored: (events) => {
         latency.record(events);

@@ -9,6 +9,7 @@ export {
   type RunningPipelines,
   startBuiltinPipelines,
 } from './pipelines/builtin.ts';
+export { type BuiltinWorkerData, builtinPipelines } from './pipelines/builtin-factory.ts';
 export { eventCountsMinute, eventName } from './pipelines/event-counts-minute.ts';
 export {
   decodeEvent,
@@ -31,6 +32,7 @@ export type { Logger } from './runtime/logger.ts';
 export type { OpenWindowResult } from './runtime/outputs.ts';
 export type { RetryPolicy } from './runtime/retry.ts';
 export type { Sink, SinkContext } from './sinks/sink.ts';
+export type { SinkStore } from './sinks/sink-store.ts';
 export { type StoreSinkOptions, storeSink, versioned } from './sinks/store-sink.ts';
 export { type Table, type TableOptions, type TablePosition, table } from './state/table.ts';
 export {
@@ -48,3 +50,10 @@ export { hopping } from './windows/hopping.ts';
 export { session } from './windows/session.ts';
 export { tumbling } from './windows/tumbling.ts';
 export type { FixedWindows, SessionWindows, Window, WindowSpec } from './windows/window.ts';
+export type { PipelineFactory, WorkerContext, WorkerEngineOptions } from './workers/protocol.ts';
+export {
+  defaultStreamWorkers,
+  StreamWorkerPool,
+  startWorkerPool,
+  type WorkerPoolOptions,
+} from './workers/worker-pool.ts';

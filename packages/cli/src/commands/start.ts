@@ -54,6 +54,14 @@ export function registerStart(program: Command): void {
     .addOption(new Option('--no-pipelines', 'do not run the built-in stream pipelines'))
     .addOption(
       new Option(
+        '--stream-workers <n>',
+        'worker threads for the built-in pipelines, sharing the partitions (0: main thread; default min(2, cores - 1))',
+      )
+        .env('TRACKLANE_STREAM_WORKERS')
+        .argParser(workerCount),
+    )
+    .addOption(
+      new Option(
         '--export-dir <dir>',
         'also write each closed UTC day as Parquet here (date=YYYY-MM-DD/)',
       ).env('TRACKLANE_EXPORT_DIR'),
@@ -71,6 +79,7 @@ export function registerStart(program: Command): void {
         exportDir?: string;
         demo?: boolean;
         pipelines: boolean;
+        streamWorkers?: number;
       } & CollectorFlags,
     ) => {
       const running = await startTracklane({
@@ -84,6 +93,7 @@ export function registerStart(program: Command): void {
         retentionMs: options.retention,
         demo: options.demo === true,
         pipelines: options.pipelines,
+        streamWorkers: options.streamWorkers,
         exportDir: options.exportDir,
         collector: collectorConfigFrom(options),
       });
@@ -145,4 +155,10 @@ function collectKeys(value: string, previous: string[] | undefined): string[] {
     .map((k) => k.trim())
     .filter((k) => k.length > 0);
   return [...(previous ?? []), ...keys];
+}
+
+function workerCount(value: string): number {
+  const n = Number(value);
+  if (!Number.isInteger(n) || n < 0) throw new InvalidArgumentError('expected a whole number >= 0');
+  return n;
 }

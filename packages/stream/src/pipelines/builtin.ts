@@ -3,6 +3,8 @@ import type { Log } from '@tracklane/log';
 import type { Store } from '@tracklane/storage';
 import { type EngineStats, startEngine } from '../runtime/engine.ts';
 import type { Logger } from '../runtime/logger.ts';
+import { type StreamWorkerPool, startWorkerPool } from '../workers/worker-pool.ts';
+import type { BuiltinWorkerData } from './builtin-factory.ts';
 import { eventCountsMinute } from './event-counts-minute.ts';
 import { EVENTS_TOPIC, type Projection } from './projection.ts';
 import { sessions } from './sessions.ts';
@@ -31,6 +33,11 @@ export interface BuiltinPipelinesOptions {
   partitions?: number;
   /** Checkpoint interval, the bound on how stale the tables are. Default 500 ms. */
   checkpointIntervalMs?: number;
+  /**
+   * Worker threads to run the pipelines in, sharing the partitions through the consumer group (see
+   * `StreamWorkerPool`). Default 0: one engine on the calling thread.
+   */
+  workers?: number;
 }
 
 export interface RunningPipelines {
@@ -38,6 +45,8 @@ export interface RunningPipelines {
   lag(): Promise<number>;
   stats(): EngineStats;
   stop(): Promise<void>;
+  /** The worker threads, when started with `workers` (add or remove workers at runtime through it). */
+  pool?: StreamWorkerPool;
 }
 
 export function findBuiltin(name: string): Projection | undefined {
@@ -52,13 +61,30 @@ export async function startBuiltinPipelines(options: BuiltinPipelinesOptions): P
   const { log, store, dataDir } = options;
   await log.ensureTopic(EVENTS_TOPIC, { partitions: options.partitions ?? 4 });
   const exact = options.exact ?? false;
+  const stateDir = join(dataDir, 'stream');
+  const checkpointIntervalMs = options.checkpointIntervalMs ?? 500;
+  if ((options.workers ?? 0) > 0) {
+    const pool = await startWorkerPool<BuiltinWorkerData>({
+      log,
+      store,
+      module: new URL('./builtin-factory.ts', import.meta.url),
+      exportName: 'builtinPipelines',
+      data: { exact },
+      workers: options.workers!,
+      group: BUILTIN_GROUP,
+      stateDir,
+      checkpointIntervalMs,
+      ...(options.logger === undefined ? {} : { logger: options.logger }),
+    });
+    return { lag: () => pool.lag(), stats: () => pool.stats(), stop: () => pool.stop(), pool };
+  }
   const pipelines = BUILTIN_PIPELINES.map((p) => p.build({ log, store, tableName: p.name, exact }));
   const engine = await startEngine({
     log,
     pipelines,
     group: BUILTIN_GROUP,
-    stateDir: join(dataDir, 'stream'),
-    checkpointIntervalMs: options.checkpointIntervalMs ?? 500,
+    stateDir,
+    checkpointIntervalMs,
     ...(options.logger === undefined ? {} : { logger: options.logger }),
   });
   return { lag: () => engine.lag(), stats: () => engine.stats(), stop: () => engine.stop() };

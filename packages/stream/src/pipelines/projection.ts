@@ -1,7 +1,8 @@
 import type { TrackedEvent } from '@tracklane/core';
 import type { Log, LogRecord } from '@tracklane/log';
-import type { Store, TableDefinition } from '@tracklane/storage';
+import type { TableDefinition } from '@tracklane/storage';
 import type { Pipeline } from '../pipeline.ts';
+import type { SinkStore } from '../sinks/sink-store.ts';
 import { type FromOptions, from, type Stream } from '../stream.ts';
 
 /**
@@ -17,7 +18,8 @@ export interface Projection {
 
 export interface ProjectionContext {
   log: Log;
-  store: Store;
+  /** Only what sinks use, so that a worker thread's store proxy will do. */
+  store: SinkStore;
   /** The table to write (the projection's own name, or its `__rebuild` twin during replay). */
   tableName: string;
   /** Fill optional exact columns (exact distinct counts cost memory proportional to the cardinality). */

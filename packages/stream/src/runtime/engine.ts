@@ -70,6 +70,8 @@ export class StreamEngine {
   private dirty = false;
   private checkpoints = 0;
   private readonly committed = new Map<number, number>();
+  /** Owned partitions missing from some assignment since the last rebalance ran (see `rebalance`). */
+  private readonly revoked = new Set<number>();
   private readonly memberId = randomUUID();
 
   constructor(private readonly options: EngineOptions) {
@@ -112,6 +114,9 @@ export class StreamEngine {
     this.consumer = consumer;
     consumer.onRebalance((assignment) => {
       this.assignment = assignment;
+      for (const p of this.processor.owned) {
+        if (!assignment.some((tp) => tp.topic === this.topic && tp.partition === p)) this.revoked.add(p);
+      }
     });
     this.assignment ??= consumer.assignment();
     // Own (and have seeked) the first assignment before start resolves, so `lag()` means something.
@@ -191,8 +196,13 @@ export class StreamEngine {
     const assignment = this.assignment!;
     this.assignment = undefined;
     const wanted = new Set(assignment.filter((tp) => tp.topic === this.topic).map((tp) => tp.partition));
+    // A partition revoked and handed back between two loop iterations looks kept in the newest assignment,
+    // but meanwhile another member may have claimed it, and the consumer restarted it from the group's
+    // offset: it is dropped and claimed afresh like a new one.
+    const revoked = new Set(this.revoked);
+    this.revoked.clear();
     for (const p of this.processor.owned) {
-      if (!wanted.has(p)) {
+      if (!wanted.has(p) || revoked.has(p)) {
         // Uncheckpointed work on a revoked partition is dropped: its new owner resumes from our last
         // checkpoint and does it again.
         this.processor.removePartition(p);
