@@ -54,10 +54,27 @@ interface Outcome {
   ackedAfterProcessorKill: number;
 }
 
+/** Promise.all that, on a failure, still waits for every promise to settle before rejecting. */
+async function settledAll<T>(promises: Promise<T>[]): Promise<T[]> {
+  const settled = await Promise.allSettled(promises);
+  const failed = settled.find((s) => s.status === 'rejected');
+  if (failed) throw failed.reason;
+  return settled.map((s) => (s as PromiseFulfilledResult<T>).value);
+}
+
+/** Starts a NATS cluster and PostgreSQL; if one fails, stops the other, so no server is left behind. */
+async function startServers(): Promise<[NatsCluster, Awaited<ReturnType<typeof startPgServer>>]> {
+  const [nats, pg] = await Promise.allSettled([startNatsCluster(3), startPgServer()]);
+  if (nats.status === 'fulfilled' && pg.status === 'fulfilled') return [nats.value, pg.value];
+  if (nats.status === 'fulfilled') await nats.value.stop();
+  if (pg.status === 'fulfilled') await pg.value.stop();
+  throw nats.status === 'rejected' ? nats.reason : (pg as PromiseRejectedResult).reason;
+}
+
 /** Starts the whole topology, runs the load with `kills` 3 s apart, checks, and tears everything down. */
 async function runScenario(kills: readonly Kill[], catchUpMs = 30_000): Promise<Outcome> {
   await using dir = await makeTempDir('tracklane-topology-');
-  const [nats, pg] = await Promise.all([startNatsCluster(3), startPgServer()]);
+  const [nats, pg] = await startServers();
   const roles: RoleProcess[] = [];
   let passed = false;
   try {
@@ -80,7 +97,8 @@ async function runScenario(kills: readonly Kill[], catchUpMs = 30_000): Promise<
     };
     // The first processor creates the schema; the rest then race for nothing but the group.
     const p1 = await start('processor', 'p1');
-    const [p2, c1, c2, api] = await Promise.all([
+    // Settled, not Promise.all: every role that did start is in `roles` before the teardown below runs.
+    const [p2, c1, c2, api] = await settledAll([
       start('processor', 'p2'),
       start('collector', 'c1'),
       start('collector', 'c2'),
