@@ -36,7 +36,7 @@ const PATHS = ['/', '/pricing', '/docs', '/products/42', '/cart', '/checkout'];
 /**
  * `count` collector-shaped events (ids from `prefix`, so every run's events are new), in January 2026 (one
  * month partition): page views and track events with properties and a browser context, 30% from
- * identified users (so identities get linked), ~460 bytes of JSON each.
+ * identified users (so identities get linked), ~660 bytes of JSON each.
  */
 export function makeEvents(count: number, prefix: string): TrackedEvent[] {
   const out: TrackedEvent[] = new Array(count);
