@@ -68,7 +68,12 @@ async function writerRun(log: NatsLog, store: PostgresStore, client: pg.Client, 
   const base = await eventCount(client);
   const writer = await startStorageWriter(log, store, pino({ level: 'silent' }));
   try {
-    while (writer.written < total) await new Promise((r) => setTimeout(r, 5));
+    // The writer retries a failing store or log forever (silently, with this logger): bound the wait.
+    const deadline = Date.now() + 600_000;
+    while (writer.written < total) {
+      if (Date.now() > deadline) throw new Error(`the storage writer stored ${writer.written} of ${total}`);
+      await new Promise((r) => setTimeout(r, 5));
+    }
   } finally {
     await writer.stop();
   }
