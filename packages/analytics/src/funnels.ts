@@ -77,8 +77,8 @@ export function buildFunnel(
   const flags = matches.map((m, k) => `${m} AS m${k}`).join(', ');
   const limit = q.bind(request.breakdownLimit ?? 25);
   const deadline = (t: string, start = 't0') => `${t} <= ${d.plusSeconds(start, window)}`;
-  const personKey = q.hashedPersonKey();
-  const identityJoin = q.hashedIdentityJoin();
+  const personKey = q.personKey();
+  const identityJoin = q.identityJoin();
 
   let starts: string;
   if (order === 'strict') {

@@ -17,17 +17,15 @@ const TYPE_EVENTS: Record<string, string> = {
   $alias: 'alias',
 };
 
-/** The person an event belongs to: identified user, or the user its anonymous id was stitched to. Needs
- * `identities i` joined by `identityJoin()`. */
-const PERSON_ID = 'coalesce(i.person_id, e.user_id, e.anonymous_id)';
-const IDENTITY_JOIN = 'LEFT JOIN identities i ON i.distinct_id = coalesce(e.user_id, e.anonymous_id)';
-const DISTINCT_ID = 'coalesce(e.user_id, e.anonymous_id)';
-
-/** The same person key from keys the store wrote with each event and link (`distinct_key` on events,
- * `distinct_key`/`person_key` on identities, DuckDB storage migration 4): no hashing of text per query, and
- * the identity join probes integers. Plain SQL, but only DuckDB's store has the columns so far. */
-const STORED_PERSON_KEY = 'coalesce(i.person_key, e.distinct_key)';
-const STORED_IDENTITY_JOIN = 'LEFT JOIN identities i ON i.distinct_key = e.distinct_key';
+/**
+ * The person an event belongs to, as a 64-bit key: the key of the person its id is stitched to, else of its
+ * own id. Every store writes these keys with each event and link (`distinct_key` on events, `distinct_key`/
+ * `person_key` on identities: the first 63 bits of the id's MD5, the same value on DuckDB, PostgreSQL and
+ * ClickHouse), so queries group and join people on integers and never hash text. Never shown; two people
+ * share a key with probability ~n²/2⁶⁴. Needs `IDENTITY_JOIN`.
+ */
+const PERSON_KEY = 'coalesce(i.person_key, e.distinct_key)';
+const IDENTITY_JOIN = 'LEFT JOIN identities i ON i.distinct_key = e.distinct_key';
 
 /**
  * The one place where analytics requests become SQL. Every value from a request is bound as a `$n`
@@ -39,39 +37,18 @@ export class QueryBuilder {
   /** The engine's SQL; query files call it for what their query needs beyond these fragments. */
   readonly sql: SqlDialect;
   readonly #timezone: string;
-  /** Whether the store keeps person keys in columns (see STORED_PERSON_KEY). */
-  readonly #storedKeys: boolean;
-
   constructor(timezone = 'UTC', dialect: SqlDialect = duckdbDialect) {
     this.#timezone = timezone;
     this.sql = dialect;
-    this.#storedKeys = dialect.name === 'duckdb';
   }
 
-  /** The person an event belongs to, as a 64-bit hash: for grouping and joining only (never shown), much
-   * cheaper than text, and a collision among even millions of people is vanishingly unlikely (~n²/2⁶⁵).
-   * Needs `identityJoin()`. */
+  /** The person an event belongs to (see PERSON_KEY). Needs `identityJoin()`. */
   personKey(): string {
-    return this.#storedKeys ? STORED_PERSON_KEY : this.sql.hash64(PERSON_ID);
+    return PERSON_KEY;
   }
 
   identityJoin(): string {
-    return this.#storedKeys ? STORED_IDENTITY_JOIN : IDENTITY_JOIN;
-  }
-
-  /** `personKey()` by a join on 64-bit keys instead of text: each event's id is hashed once, and the join
-   * probes integers. Same value as `personKey()` (hash of the person id when stitched, of the event's own
-   * id otherwise); a false match needs a hash collision between two ids, as unlikely as one in
-   * `personKey()`. Needs `hashedIdentityJoin()`. */
-  hashedPersonKey(): string {
-    if (this.#storedKeys) return STORED_PERSON_KEY;
-    return `coalesce(i.person_key, ${this.sql.hash64(DISTINCT_ID)})`;
-  }
-
-  hashedIdentityJoin(): string {
-    if (this.#storedKeys) return STORED_IDENTITY_JOIN;
-    const h = this.sql.hash64.bind(this.sql);
-    return `LEFT JOIN (SELECT ${h('distinct_id')} AS distinct_key, ${h('person_id')} AS person_key FROM identities) i ON i.distinct_key = ${h(DISTINCT_ID)}`;
+    return IDENTITY_JOIN;
   }
 
   /** Binds a value and returns its placeholder. */

@@ -381,6 +381,17 @@ for (const kind of others) {
         assert.deepEqual(await answer(run, store, body), await answer(run, reference, body));
       });
     }
+    it('stores the same person keys and identity links as DuckDB', async () => {
+      for (const sql of [
+        'SELECT message_id, CAST(distinct_key AS VARCHAR) FROM events ORDER BY message_id',
+        'SELECT distinct_id, person_id, CAST(distinct_key AS VARCHAR), CAST(person_key AS VARCHAR) FROM identities ORDER BY distinct_id',
+      ]) {
+        const expected = await reference.query(sql, { maxRows: 1_000 });
+        assert.ok(expected.rows.length > 0, sql);
+        assert.deepEqual((await store.query(sql, { maxRows: 1_000 })).rows, expected.rows, sql);
+      }
+    });
+
     it('left the events as they were', async () => {
       const sql = 'SELECT count(*) FROM events';
       assert.deepEqual((await store.query(sql)).rows, [[PEOPLE.length + EXTRA.length]]);

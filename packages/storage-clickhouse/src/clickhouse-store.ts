@@ -1,6 +1,7 @@
 import { type ClickHouseClient, type ClickHouseSettings, createClient } from '@clickhouse/client';
 import { type TrackedEvent, TracklaneError } from '@tracklane/core';
 import {
+  type CandidateLink,
   type ColumnType,
   checkVersionColumn,
   type DeadLetter,
@@ -13,6 +14,7 @@ import {
   quoteIdentifier,
   type Row,
   type RowFilter,
+  resolveLinks,
   type Store,
   type StoredEventRow,
   type TableDefinition,
@@ -132,6 +134,7 @@ export class ClickHouseStore implements Store {
       for (const migration of MIGRATIONS) {
         if (done.has(migration.version)) continue;
         for (const statement of migration.statements) await this.#command(statement);
+        if (migration.relinkIdentities === true) await this.#relinkIdentities();
         await this.#client.insert({
           table: 'schema_migrations',
           values: [
@@ -294,12 +297,19 @@ export class ClickHouseStore implements Store {
 
   eraseUser(userId: string, knownIds: string[] = []): Promise<Erasure> {
     return this.#serialize(async () => {
+      // The whole person, whichever of their ids was given: every id linked to the same root.
+      const [linked] = await this.#select<{ root: string }>(
+        'SELECT person_id AS root FROM identities FINAL WHERE distinct_id = {u:String}',
+        { u: userId },
+      );
+      const root = linked?.root ?? userId;
       const found = await this.#select<{ id: string }>(
-        `SELECT distinct_id AS id FROM identities FINAL WHERE person_id = {u:String}
+        `SELECT distinct_id AS id FROM identities FINAL WHERE person_id = {root:String}
+         UNION DISTINCT SELECT {root:String}
          UNION DISTINCT SELECT assumeNotNull(anonymous_id) FROM events WHERE user_id = {u:String} AND anonymous_id IS NOT NULL
          UNION DISTINCT SELECT assumeNotNull(previous_id) FROM events WHERE user_id = {u:String} AND previous_id IS NOT NULL
          UNION DISTINCT SELECT distinct_id FROM tombstones FINAL WHERE erased_for = {u:String}`,
-        { u: userId },
+        { u: userId, root },
       );
       const ids = new Set<string>([userId, ...knownIds]);
       for (const row of found) ids.add(row.id);
@@ -543,30 +553,95 @@ export class ClickHouseStore implements Store {
     return tombstoned;
   }
 
+  /**
+   * The batch's identity links (identify: anonymous id -> user id; alias: previous id -> user id), resolved
+   * through alias chains by the same resolver as DuckDB's store, so every row points at its person's root.
+   * Writes of one store are serialized, so each batch resolves against the links stored before it.
+   */
   async #linkIdentities(staged: EventRow[]): Promise<void> {
-    const links = new Map<string, { distinct_id: string; person_id: string; linked_at: string }>();
+    // Each distinct (id, person) pair once, at its first time.
+    const pairs = new Map<string, CandidateLink>();
     for (const r of staged) {
-      const candidates = r.type === 'alias' ? [r.anonymous_id, r.previous_id] : [r.anonymous_id];
-      for (const id of candidates) {
+      const ids = r.type === 'alias' ? [r.anonymous_id, r.previous_id] : [r.anonymous_id];
+      for (const id of ids) {
         if (id === null || r.user_id === null || id === r.user_id) continue;
-        const known = links.get(id);
-        if (known === undefined || r.timestamp < known.linked_at) {
-          links.set(id, { distinct_id: id, person_id: r.user_id, linked_at: r.timestamp });
+        const key = `${id}\u0000${r.user_id}`;
+        const known = pairs.get(key);
+        if (known === undefined || r.timestamp < known.linkedAt) {
+          pairs.set(key, { distinctId: id, personId: r.user_id, linkedAt: r.timestamp, storedRoot: null });
         }
       }
     }
-    if (links.size === 0) return;
-    const existing = new Set(
-      (
-        await this.#select<{ distinct_id: string }>(
-          'SELECT distinct_id FROM identities WHERE distinct_id IN {ids:Array(String)}',
-          { ids: [...links.keys()] },
-        )
-      ).map((r) => r.distinct_id),
+    if (pairs.size === 0) return;
+    const candidates = [...pairs.values()];
+    const stored = await this.#select<{ distinct_id: string; person_id: string }>(
+      'SELECT distinct_id, person_id FROM identities FINAL WHERE distinct_id IN {ids:Array(String)}',
+      { ids: [...new Set(candidates.flatMap((c) => [c.distinctId, c.personId]))] },
     );
-    const fresh = [...links.values()].filter((l) => !existing.has(l.distinct_id));
-    if (fresh.length > 0)
-      await this.#client.insert({ table: 'identities', values: fresh, format: 'JSONEachRow' });
+    const roots = new Map(stored.map((r) => [r.distinct_id, r.person_id]));
+    // Ids already linked are out (first link wins).
+    const fresh = inResolveOrder(
+      candidates
+        .filter((c) => !roots.has(c.distinctId))
+        .map((c) => ({ ...c, storedRoot: roots.get(c.personId) ?? null })),
+    );
+    if (fresh.length === 0) return;
+    const { inserts, moves } = resolveLinks(fresh);
+    // Stored rows pointing at an id that is now linked follow it to its root (person_key is MATERIALIZED,
+    // so the mutation recomputes it).
+    if (moves.size > 0) {
+      await this.#command(
+        `ALTER TABLE identities UPDATE person_id = transform(person_id, {from:Array(String)}, {to:Array(String)}, person_id)
+         WHERE person_id IN {from:Array(String)}`,
+        { from: [...moves.keys()], to: [...moves.values()] },
+        SYNC_MUTATION,
+      );
+    }
+    await this.#client.insert({
+      table: 'identities',
+      values: inserts.map((l) => ({
+        distinct_id: l.distinctId,
+        person_id: l.personId,
+        linked_at: l.linkedAt,
+      })),
+      format: 'JSONEachRow',
+    });
+  }
+
+  /**
+   * Links stored one level deep by older releases (a -> b, b -> c) replayed in time order through the
+   * resolver, so every row points at its person's root, as DuckDB's store does. Written to a copy that
+   * EXCHANGE swaps in, so an interrupted run loses nothing and simply runs again on the next open.
+   */
+  async #relinkIdentities(): Promise<void> {
+    const stored = await this.#select<{ distinct_id: string; person_id: string; linked_at: string }>(
+      'SELECT distinct_id, person_id, toString(linked_at) AS linked_at FROM identities FINAL',
+    );
+    const { inserts } = resolveLinks(
+      inResolveOrder(
+        stored.map((r) => ({
+          distinctId: r.distinct_id,
+          personId: r.person_id,
+          linkedAt: r.linked_at,
+          storedRoot: null,
+        })),
+      ),
+    );
+    await this.#command('DROP TABLE IF EXISTS identities_relink SYNC');
+    await this.#command('CREATE TABLE identities_relink AS identities');
+    if (inserts.length > 0) {
+      await this.#client.insert({
+        table: 'identities_relink',
+        values: inserts.map((l) => ({
+          distinct_id: l.distinctId,
+          person_id: l.personId,
+          linked_at: l.linkedAt,
+        })),
+        format: 'JSONEachRow',
+      });
+    }
+    await this.#command('EXCHANGE TABLES identities_relink AND identities');
+    await this.#command('DROP TABLE identities_relink SYNC');
   }
 
   /** Deletes matching rows (a synchronous mutation) and returns how many there were. */
@@ -806,4 +881,20 @@ function toQueryError(err: unknown, timeoutMs: number, aborted: boolean): unknow
     );
   }
   return new TracklaneError('E_SQL', message, { cause: err });
+}
+
+/** Candidate links in the order the resolver takes them: by time, then by ids, as DuckDB's store orders
+ * them, so ties resolve the same way on every store. */
+function inResolveOrder(candidates: CandidateLink[]): CandidateLink[] {
+  return candidates.sort(
+    (x, y) =>
+      compareBytes(x.linkedAt, y.linkedAt) ||
+      compareBytes(x.distinctId, y.distinctId) ||
+      compareBytes(x.personId, y.personId),
+  );
+}
+
+/** Orders text by UTF-8 bytes, as DuckDB and ClickHouse compare strings (JS compares UTF-16 units). */
+function compareBytes(a: string, b: string): number {
+  return Buffer.compare(Buffer.from(a), Buffer.from(b));
 }

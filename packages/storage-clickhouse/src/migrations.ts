@@ -5,7 +5,15 @@
 
 const TS = "DateTime64(3, 'UTC')";
 
-export const MIGRATIONS: readonly { version: number; description: string; statements: string[] }[] = [
+export interface Migration {
+  version: number;
+  description: string;
+  statements: string[];
+  /** Then re-resolve stored identity links through alias chains (see ClickHouseStore#relinkIdentities). */
+  relinkIdentities?: boolean;
+}
+
+export const MIGRATIONS: readonly Migration[] = [
   {
     version: 1,
     description: 'raw events, dead letters, identities, tombstones',
@@ -75,6 +83,13 @@ export const MIGRATIONS: readonly { version: number; description: string; statem
       `ALTER TABLE identities ADD COLUMN IF NOT EXISTS distinct_key Int64 MATERIALIZED ${idKey('distinct_id')}`,
       `ALTER TABLE identities ADD COLUMN IF NOT EXISTS person_key Int64 MATERIALIZED ${idKey('person_id')}`,
     ],
+  },
+  {
+    version: 3,
+    description: 'identities resolved through alias chains',
+    // Links used to be stored one level deep (a -> b, b -> c); now each row points at its person's root.
+    statements: [],
+    relinkIdentities: true,
   },
 ];
 

@@ -87,6 +87,42 @@ describe('ClickHouseStore specifics (chdb)', () => {
     assert.deepEqual(result.rows, [[1]]);
   });
 
+  it('re-resolves identity links stored one level deep so each points at its root', async () => {
+    // As an older release left them: a -> b and b -> c, and a loop p <-> q (first link wins).
+    const raw = chdbClient(join(dir.path, 'chdb'));
+    try {
+      await raw.insert({
+        table: 'identities',
+        values: [
+          ['a', 'b', '2026-01-01 00:01:00.000'],
+          ['b', 'c', '2026-01-01 00:02:00.000'],
+          ['p', 'q', '2026-01-01 00:03:00.000'],
+          ['q', 'p', '2026-01-01 00:04:00.000'],
+        ].map(([distinct_id, person_id, linked_at]) => ({ distinct_id, person_id, linked_at })),
+        format: 'JSONEachRow',
+      });
+      await raw.command({
+        query: 'ALTER TABLE schema_migrations DELETE WHERE version = 3',
+        clickhouse_settings: { mutations_sync: '2' },
+      });
+    } finally {
+      await raw.close();
+    }
+    await store.migrate();
+    const links = await store.query(
+      "SELECT distinct_id, person_id FROM identities WHERE distinct_id IN ('a', 'b', 'p', 'q') ORDER BY distinct_id",
+    );
+    assert.deepEqual(links.rows, [
+      ['a', 'c'],
+      ['b', 'c'],
+      ['p', 'q'],
+    ]);
+    const keys = await store.query(
+      "SELECT uniqExact(person_key) FROM identities WHERE distinct_id IN ('a', 'b')",
+    );
+    assert.deepEqual(keys.rows, [[1]]);
+  });
+
   it("returns rows in the DuckDB store's JSON shapes", async () => {
     const result = await store.query(
       `SELECT toInt64(2) AS i, toDecimal64(1.5, 2) AS d, '{"a":1}' AS j,

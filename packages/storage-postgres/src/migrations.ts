@@ -1,10 +1,22 @@
+import type pg from 'pg';
+import { storeIdentityLinks } from './identity-links.ts';
+
 /**
  * Versioned schema migrations, applied in order, each in one transaction under an advisory lock (several
  * processes may open the store at once). Append new entries; never edit an applied one.
  *
  * `{reader}` is replaced by the quoted name of the SELECT-only role that runs `query`.
  */
-export const MIGRATIONS: readonly { version: number; description: string; sql: string }[] = [
+export interface Migration {
+  version: number;
+  description: string;
+  /** Schema change and backfill in SQL. */
+  sql?: string;
+  /** A step SQL alone cannot express, run after `sql` in the same transaction. */
+  run?: (client: pg.PoolClient) => Promise<void>;
+}
+
+export const MIGRATIONS: readonly Migration[] = [
   {
     version: 1,
     description:
@@ -133,6 +145,22 @@ export const MIGRATIONS: readonly { version: number; description: string; sql: s
         ADD COLUMN distinct_key bigint GENERATED ALWAYS AS (${idKey('distinct_id')}) STORED,
         ADD COLUMN person_key bigint GENERATED ALWAYS AS (${idKey('person_id')}) STORED;
     `,
+  },
+  {
+    version: 5,
+    description: 'identities resolved through alias chains',
+    // Links used to be stored one level deep (a -> b, b -> c). Replay them in time order through the resolver
+    // insertEvents now uses, so every row points at its person's root (a -> c, b -> c), as DuckDB's store does.
+    async run(client) {
+      await client.query(
+        'CREATE TEMP TABLE identities_before ON COMMIT DROP AS SELECT distinct_id, person_id, linked_at FROM identities',
+      );
+      await client.query('DELETE FROM identities');
+      await storeIdentityLinks(
+        client,
+        'SELECT distinct_id, person_id, linked_at AS ts FROM identities_before',
+      );
+    },
   },
 ];
 

@@ -19,6 +19,7 @@ import {
 } from '@tracklane/storage';
 import pg from 'pg';
 import Cursor from 'pg-cursor';
+import { storeIdentityLinks } from './identity-links.ts';
 import { MIGRATIONS } from './migrations.ts';
 import { monthPartitions, partitionName } from './partitions.ts';
 import { assertReadOnlySql } from './read-only-sql.ts';
@@ -79,8 +80,9 @@ const BUILTIN_TABLES = [
 
 const ISO = `'YYYY-MM-DD"T"HH24:MI:SS.MS"Z"'`;
 
-/** Any number; only its being the same in every process matters. */
+/** Any numbers; only their being the same in every process matters. */
 const MIGRATION_LOCK = 7_303_011;
+const IDENTITY_LOCK = 7_303_012;
 
 /**
  * The Store on PostgreSQL. Writes go through a connection pool, each call in its own transaction, so
@@ -135,11 +137,12 @@ export class PostgresStore implements Store {
       for (const migration of MIGRATIONS) {
         if (done.has(migration.version)) continue;
         const sql = migration.sql
-          .replaceAll('{reader_literal}', `'${this.#reader}'`)
+          ?.replaceAll('{reader_literal}', `'${this.#reader}'`)
           .replaceAll('{reader}', quoteIdentifier(this.#reader))
           .replaceAll('{schema}', `"${schema.replaceAll('"', '""')}"`);
         await client.query('SAVEPOINT migration');
-        await client.query(sql);
+        if (sql !== undefined) await client.query(sql);
+        if (migration.run !== undefined) await migration.run(client);
         await client.query("INSERT INTO schema_migrations VALUES ($1, $2, now() AT TIME ZONE 'UTC')", [
           migration.version,
           migration.description,
@@ -202,18 +205,15 @@ export class PostgresStore implements Store {
          FROM events_staging s JOIN fresh USING (message_id)
          ORDER BY s.message_id`,
       );
-      // First link wins, as in DuckDB: an anonymous id stays with the first user it was identified as.
-      await client.query(
-        `INSERT INTO identities
-         SELECT DISTINCT ON (distinct_id) distinct_id, person_id, ts FROM (
-           SELECT anonymous_id AS distinct_id, user_id AS person_id, timestamp AS ts FROM events_staging s
-           WHERE anonymous_id IS NOT NULL AND user_id IS NOT NULL AND anonymous_id <> user_id AND ${NOT_TOMBSTONED}
-           UNION ALL
-           SELECT previous_id, user_id, timestamp FROM events_staging s
-           WHERE type = 'alias' AND previous_id IS NOT NULL AND user_id IS NOT NULL
-             AND previous_id <> user_id AND ${NOT_TOMBSTONED}
-         ) links ORDER BY distinct_id, ts
-         ON CONFLICT DO NOTHING`,
+      // identify: anonymous id -> user id; alias: previous id -> user id (chains resolved there). The lock
+      // puts concurrent writers' links in one order: each resolves against the links stored before it.
+      await client.query('SELECT pg_advisory_xact_lock($1)', [IDENTITY_LOCK]);
+      await storeIdentityLinks(
+        client,
+        `SELECT anonymous_id AS distinct_id, user_id AS person_id, timestamp AS ts FROM events_staging s
+         WHERE ${NOT_TOMBSTONED}
+         UNION ALL
+         SELECT previous_id, user_id, timestamp FROM events_staging s WHERE type = 'alias' AND ${NOT_TOMBSTONED}`,
       );
       return inserted.rowCount ?? 0;
     });
@@ -331,7 +331,10 @@ export class PostgresStore implements Store {
   eraseUser(userId: string, knownIds: string[] = []): Promise<Erasure> {
     return this.#transaction(async (client) => {
       const found = await client.query<{ id: string }>(
-        `SELECT distinct_id AS id FROM identities WHERE person_id = $1
+        // The whole person, whichever of their ids was given: every id linked to the same root.
+        `WITH person AS (SELECT coalesce((SELECT person_id FROM identities WHERE distinct_id = $1), $1) AS root)
+         SELECT distinct_id AS id FROM identities WHERE person_id = (SELECT root FROM person)
+         UNION SELECT root FROM person
          UNION SELECT anonymous_id FROM events WHERE user_id = $1 AND anonymous_id IS NOT NULL
          UNION SELECT previous_id FROM events WHERE user_id = $1 AND previous_id IS NOT NULL
          UNION SELECT distinct_id FROM tombstones WHERE erased_for = $1`,

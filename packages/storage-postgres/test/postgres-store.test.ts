@@ -36,6 +36,42 @@ if (missing !== undefined) {
     return { open: () => PostgresStore.open({ connectionString }), cleanup: async () => undefined };
   });
 
+  describe('PostgresStore identity migration', () => {
+    it('re-resolves links stored one level deep so each points at its root', async () => {
+      const url = await freshDatabase();
+      const first = await PostgresStore.open({ connectionString: url });
+      await first.close();
+      // As an older release left them: a -> b and b -> c, and a loop p <-> q (first link wins).
+      const admin = new pg.Client({ connectionString: url });
+      await admin.connect();
+      try {
+        await admin.query(`INSERT INTO identities (distinct_id, person_id, linked_at) VALUES
+          ('a', 'b', '2026-01-01 00:01'), ('b', 'c', '2026-01-01 00:02'),
+          ('p', 'q', '2026-01-01 00:03'), ('q', 'p', '2026-01-01 00:04')`);
+        await admin.query('DELETE FROM schema_migrations WHERE version = 5');
+      } finally {
+        await admin.end();
+      }
+      const store = await PostgresStore.open({ connectionString: url });
+      try {
+        const links = await store.query(
+          'SELECT distinct_id, person_id, person_key = distinct_key FROM identities ORDER BY distinct_id',
+        );
+        assert.deepEqual(links.rows, [
+          ['a', 'c', false],
+          ['b', 'c', false],
+          ['p', 'q', false],
+        ]);
+        const keys = await store.query(
+          "SELECT count(DISTINCT person_key) FROM identities WHERE distinct_id IN ('a', 'b')",
+        );
+        assert.deepEqual(keys.rows, [[1]]);
+      } finally {
+        await store.close();
+      }
+    });
+  });
+
   describe('PostgresStore specifics', () => {
     let store: PostgresStore;
     let url: string;

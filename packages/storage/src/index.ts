@@ -1,4 +1,5 @@
 export { DuckDbStore, type DuckDbStoreOptions } from './duckdb/duckdb-store.ts';
+export { type CandidateLink, type IdentityLink, resolveLinks } from './duckdb/identity-links.ts';
 export { EVENT_DISTINCT_ID, idKeySql } from './duckdb/person-key.ts';
 export { ParquetDayWriter } from './export/parquet-day-writer.ts';
 export { quoteIdentifier } from './identifiers.ts';

@@ -63,7 +63,6 @@ export const clickhouseDialect: SqlDialect = {
   containsIgnoringCase: (text, needle) => `(positionCaseInsensitiveUTF8(${text}, ${needle}) > 0)`,
   regexpMatches: (text, pattern) => `match(${text}, ${pattern})`,
   regexpGroup: (text, pattern) => `regexpExtract(${text}, ${pattern}, 1)`,
-  hash64: (expression) => `cityHash64(${expression})`,
   countDistinct: (expression, exact) => (exact ? `uniqExact(${expression})` : `uniq(${expression})`),
   // Without toNullable, lag/lead past the edge give the type's default (0, '', 1970), not NULL.
   shift: (fn, expression, offset, window) => `${fn}(toNullable(${expression}), ${offset}) OVER ${window}`,

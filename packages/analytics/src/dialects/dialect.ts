@@ -66,8 +66,6 @@ export interface SqlDialect {
   regexpMatches(text: string, pattern: string): string;
   /** The first capture group of `pattern` (a literal from code): '' or NULL when it does not match. */
   regexpGroup(text: string, pattern: string): string;
-  /** A 64-bit hash of text, for grouping and joining keys only (values differ between engines). */
-  hash64(expression: string): string;
   /** Distinct non-NULL values: exact, or a cheaper estimate where the engine has one. */
   countDistinct(expression: string, exact: boolean): string;
   /** lag/lead over a named window, NULL past the partition's edge. */

@@ -32,7 +32,6 @@ export const duckdbDialect: SqlDialect = {
   containsIgnoringCase: (text, needle) => `contains(lower(${text}), lower(${needle}))`,
   regexpMatches: (text, pattern) => `regexp_matches(${text}, ${pattern})`,
   regexpGroup: (text, pattern) => `regexp_extract(${text}, ${pattern}, 1)`,
-  hash64: (expression) => `hash(${expression})`,
   countDistinct: (expression, exact) =>
     exact ? `count(DISTINCT ${expression})` : `approx_count_distinct(${expression})`,
   shift: (fn, expression, offset, window) => `${fn}(${expression}, ${offset}) OVER ${window}`,

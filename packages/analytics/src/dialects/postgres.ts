@@ -47,7 +47,6 @@ export const postgresDialect: SqlDialect = {
   containsIgnoringCase: (text, needle) => `(strpos(lower(${text}), lower(${needle})) > 0)`,
   regexpMatches: (text, pattern) => `(${text} ~ ${pattern})`,
   regexpGroup: (text, pattern) => `substring(${text} FROM ${pattern})`,
-  hash64: (expression) => `hashtextextended(${expression}, 0)`,
   // PostgreSQL has no distinct-count estimate built in.
   countDistinct: (expression) => `count(DISTINCT ${expression})`,
   shift: (fn, expression, offset, window) => `${fn}(${expression}, ${offset}) OVER ${window}`,
