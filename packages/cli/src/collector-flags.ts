@@ -65,6 +65,21 @@ export function addCollectorFlags(command: Command): Command {
     )
     .addOption(
       new Option(
+        '--trust-proxy <proxies>',
+        'use X-Forwarded-For for the client IP only from these proxies: comma-separated addresses/CIDRs ' +
+          '(or loopback, linklocal, uniquelocal), "all", or "off"',
+      )
+        .env('TRACKLANE_TRUST_PROXY')
+        .default('off'),
+    )
+    .addOption(
+      new Option('--request-timeout <duration>', 'time a client has to send a whole request before 408')
+        .env('TRACKLANE_REQUEST_TIMEOUT')
+        .argParser(duration)
+        .default(30_000, '30s'),
+    )
+    .addOption(
+      new Option(
         '--tracking-plan <file>',
         'JSON file: {"<source id>|*": {"mode": "strict"|"warn", "events": {"<name>": <JSON Schema of properties>}}}',
       ).env('TRACKLANE_TRACKING_PLAN'),
@@ -82,6 +97,8 @@ export interface CollectorFlags {
   dedupMaxEntries: number;
   snowplowWriteKey?: string;
   trackingPlan?: string;
+  trustProxy: string;
+  requestTimeout: number;
 }
 
 export function collectorConfigFrom(flags: CollectorFlags): NonNullable<TracklaneConfig['collector']> {
@@ -100,7 +117,19 @@ export function collectorConfigFrom(flags: CollectorFlags): NonNullable<Tracklan
     snowplowWriteKey: flags.snowplowWriteKey,
     trackingPlans:
       flags.trackingPlan === undefined ? undefined : JSON.parse(readFileSync(flags.trackingPlan, 'utf8')),
+    trustProxy: trustProxyFrom(flags.trustProxy),
+    requestTimeoutMs: flags.requestTimeout,
   };
+}
+
+function trustProxyFrom(value: string): boolean | string[] {
+  const v = value.trim();
+  if (v === 'off' || v === '') return false;
+  if (v === 'all') return true;
+  return v
+    .split(',')
+    .map((p) => p.trim())
+    .filter((p) => p.length > 0);
 }
 
 function nonNegativeInt(value: string): number {

@@ -1,6 +1,7 @@
 import { TracklaneError } from '@tracklane/core';
 import type { FastifyRequest } from 'fastify';
 import type { CollectorContext } from './collector-context.ts';
+import { markDeadLettered } from './failed-request.ts';
 import { type IngestResult, ingest } from './ingest.ts';
 import type { RequestFacts } from './request-facts.ts';
 import type { Source } from './sources.ts';
@@ -60,10 +61,12 @@ export function allRejected(result: IngestResult): TracklaneError {
     else fields.push({ path: `/${r.index}`, message: r.message });
     if (fields.length >= 100) break;
   }
-  return new TracklaneError(
-    'E_VALIDATION',
-    `all ${result.rejected.length} event(s) were rejected; they are kept in dead_letters: fix them and resend`,
-    { fields },
+  return markDeadLettered(
+    new TracklaneError(
+      'E_VALIDATION',
+      `all ${result.rejected.length} event(s) were rejected; they are kept in dead_letters: fix them and resend`,
+      { fields },
+    ),
   );
 }
 

@@ -27,6 +27,16 @@ export interface CollectorOptions {
   snowplowWriteKey?: string | undefined;
   /** Per-source JSON Schemas for track events' properties, keyed by source id or '*'. */
   trackingPlans?: TrackingPlans | undefined;
+  /**
+   * Whose X-Forwarded-For is believed for the client IP (anonymisation, geo-IP, the per-IP rate limit):
+   * false, the default, uses the peer address and ignores the header (anyone can send it); true trusts any
+   * peer; a list trusts those proxy addresses / CIDRs (or proxy-addr's names: loopback, linklocal,
+   * uniquelocal). Applies to the HTTP server the collector runs in.
+   */
+  trustProxy: boolean | string[];
+  /** Time a client has to send a whole request (headers and body) before it gets 408; bounds slow
+   * senders holding connections. Applies to the HTTP server the collector runs in. */
+  requestTimeoutMs: number;
 }
 
 export const DEFAULT_COLLECTOR_OPTIONS: CollectorOptions = {
@@ -39,4 +49,6 @@ export const DEFAULT_COLLECTOR_OPTIONS: CollectorOptions = {
   rateLimitPerIp: 2_000,
   maxInFlightEvents: 20_000,
   corsOrigins: ['*'],
+  trustProxy: false,
+  requestTimeoutMs: 30_000,
 };

@@ -3,6 +3,7 @@ import { TracklaneError } from '@tracklane/core';
 import type { FastifyInstance, FastifyRequest } from 'fastify';
 import { registerBodyParsing } from './body/register-body-parsing.ts';
 import type { CollectorContext } from './collector-context.ts';
+import { recordFailedRequest } from './failed-request.ts';
 import { overloaded } from './ingest.ts';
 import { POSTHOG_PATHS } from './protocols/posthog.ts';
 import { SNOWPLOW_PIXEL_PATH, SNOWPLOW_POST_PATH } from './protocols/snowplow.ts';
@@ -75,6 +76,8 @@ export async function collectorPlugin(app: FastifyInstance, ctx: CollectorContex
       }
       done();
     });
+    // Before the error handler answers: a request that failed as a whole becomes a dead letter.
+    scope.addHook('onError', (request, _reply, error) => recordFailedRequest(ctx, request, error));
     scope.addHook('onResponse', (request, reply, done) => {
       ctx.metrics.observeRequest(
         request.routeOptions.url ?? 'unknown',

@@ -54,7 +54,7 @@ export interface ServeCollectorParams {
 export async function serveCollector(params: ServeCollectorParams): Promise<RunningRole> {
   const { log, logger } = params;
   let state: 'ready' | 'stopping' = 'ready';
-  const app = buildApp(logger, MAX_BATCH_BYTES);
+  const app = buildApp(logger, MAX_BATCH_BYTES, params.options);
   let collector: Awaited<ReturnType<typeof openCollector>> | undefined;
   let url: string;
   try {

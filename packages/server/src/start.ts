@@ -92,7 +92,7 @@ export async function startTracklane(config: TracklaneConfig): Promise<RunningTr
   const activeCollector = collector;
 
   let state: 'ready' | 'stopping' = 'ready';
-  const app = buildApp(logger, MAX_BATCH_BYTES);
+  const app = buildApp(logger, MAX_BATCH_BYTES, config.collector);
   app.get('/health', async (_request, reply) => {
     const ok = state === 'ready';
     return reply.code(ok ? 200 : 503).send({ status: ok ? 'ok' : state, eventsStored: activeWriter.written });

@@ -1,5 +1,6 @@
 import { TracklaneError } from '@tracklane/core';
 import type { FastifyInstance } from 'fastify';
+import { rememberRawBody } from '../failed-request.ts';
 import { gunzipLimited } from './decompress.ts';
 
 /**
@@ -26,6 +27,21 @@ export function registerBodyParsing(app: FastifyInstance, maxBytes: number): voi
       ),
     );
   });
+  // Fastify's own JSON parser (prototype-poisoning checks included), wrapped so that a body that fails to
+  // parse is kept for its dead letter (see failed-request.ts).
+  const parseJson = app.getDefaultJsonParser('error', 'error');
+  app.removeContentTypeParser('application/json');
+  app.addContentTypeParser(
+    'application/json',
+    { parseAs: 'string', bodyLimit: maxBytes },
+    (request, text, done) => {
+      const body = text as string;
+      parseJson(request, body, (err, value) => {
+        if (err !== null) rememberRawBody(err, body);
+        done(err, value);
+      });
+    },
+  );
   app.addContentTypeParser('text/plain', { parseAs: 'string', bodyLimit: maxBytes }, (_req, text, done) => {
     const body = text as string;
     const first = body.trimStart()[0];
@@ -37,10 +53,12 @@ export function registerBodyParsing(app: FastifyInstance, maxBytes: number): voi
     try {
       done(null, JSON.parse(body));
     } catch (err) {
-      done(
-        new TracklaneError('E_INVALID_JSON', `request body is not valid JSON: ${(err as Error).message}`),
-        undefined,
+      const error = new TracklaneError(
+        'E_INVALID_JSON',
+        `request body is not valid JSON: ${(err as Error).message}`,
       );
+      rememberRawBody(error, body);
+      done(error, undefined);
     }
   });
   app.addContentTypeParser(
