@@ -66,7 +66,7 @@ const workload: Workload = {
           () => store.query(c.ours.sql, { params: c.ours.params, maxRows: 100_000 }),
           () => store.query(c.hand, { maxRows: 100_000 }),
         );
-        const same =
+        const same: Record<string, string> =
           c.sameShape === true ? { 'same answer': sameRows(ours.rows, hand.rows) ? 'yes' : 'NO' } : {};
         results.push({
           workload: 'analytics-queries',
