@@ -18,6 +18,7 @@
  * ingest-only server the workload starts as a child process.
  */
 import { type ChildProcess, execSync, spawn } from 'node:child_process';
+import { readFileSync } from 'node:fs';
 import { writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -64,6 +65,48 @@ interface Run {
   p50: number;
   p99: number;
   non2xx: number;
+  /** CPU time (user + system, all threads) the server process spent per request; less sensitive to a
+   * busy machine than req/s. Undefined where /proc is not available. */
+  cpuUsPerRequest?: number | undefined;
+}
+
+const CLOCK_TICKS = (() => {
+  try {
+    return Number(execSync('getconf CLK_TCK', { encoding: 'utf8' }).trim()) || 100;
+  } catch {
+    return 100;
+  }
+})();
+
+/** User + system CPU of a process so far, in microseconds, from /proc (Linux). */
+function cpuMicros(pid: number | undefined): number | undefined {
+  if (pid === undefined) return undefined;
+  try {
+    const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
+    // Fields after the command name (which may contain spaces) start after the last ')'.
+    const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+    return ((Number(fields[11]) + Number(fields[12])) * 1e6) / CLOCK_TICKS;
+  } catch {
+    return undefined;
+  }
+}
+
+/** Runs a load and adds the server's CPU time per request. */
+async function loadMeasured(
+  load: LoadGenerator,
+  pid: number | undefined,
+  url: string,
+  body: string,
+  seconds: number,
+  path: string,
+): Promise<Run> {
+  const before = cpuMicros(pid);
+  const run = await load(url, body, seconds, path);
+  const after = cpuMicros(pid);
+  const requests = run.rps * seconds;
+  if (before !== undefined && after !== undefined && requests > 0)
+    run.cpuUsPerRequest = (after - before) / requests;
+  return run;
 }
 
 type LoadGenerator = (url: string, body: string, seconds: number, path: string) => Promise<Run>;
@@ -194,13 +237,15 @@ async function waitHttp(url: string): Promise<void> {
   );
 }
 
-async function startNginx(dir: string): Promise<{ url: string; stop(): void } | undefined> {
+async function startNginx(
+  dir: string,
+): Promise<{ url: string; pid: number | undefined; stop(): void } | undefined> {
   if (!installed('nginx', 'nginx-light')) return undefined;
   const port = await freePort();
   const conf = join(dir, 'nginx.conf');
   await writeFile(
     conf,
-    `worker_processes 1; pid ${dir}/nginx.pid; error_log ${dir}/nginx-error.log; daemon off;
+    `worker_processes 1; master_process off; pid ${dir}/nginx.pid; error_log ${dir}/nginx-error.log; daemon off;
 events { worker_connections 1024; }
 http { access_log off; client_body_temp_path ${dir}; proxy_temp_path ${dir}; fastcgi_temp_path ${dir};
   uwsgi_temp_path ${dir}; scgi_temp_path ${dir};
@@ -209,7 +254,7 @@ http { access_log off; client_body_temp_path ${dir}; proxy_temp_path ${dir}; fas
   const child = spawn('nginx', ['-p', dir, '-c', conf], { stdio: 'ignore' });
   const url = `http://127.0.0.1:${port}`;
   await waitHttp(url);
-  return { url, stop: () => child.kill('SIGTERM') };
+  return { url, pid: child.pid, stop: () => child.kill('SIGTERM') };
 }
 
 async function startBareNode(): Promise<{ url: string; child: ChildProcess }> {
@@ -224,7 +269,9 @@ async function startBareNode(): Promise<{ url: string; child: ChildProcess }> {
 }
 
 /** The ingest-only collector (this file run as a script) as a child process. */
-async function startIngest(dataDir: string): Promise<{ url: string; stop(): Promise<void> }> {
+async function startIngest(
+  dataDir: string,
+): Promise<{ url: string; pid: number | undefined; stop(): Promise<void> }> {
   const port = await freePort();
   const child = spawn(
     process.execPath,
@@ -239,6 +286,7 @@ async function startIngest(dataDir: string): Promise<{ url: string; stop(): Prom
   });
   return {
     url,
+    pid: child.pid,
     async stop() {
       if (child.exitCode === null) child.kill('SIGTERM');
       await exited;
@@ -289,6 +337,7 @@ interface Figures {
 async function measure(
   load: LoadGenerator,
   url: string,
+  pid: number | undefined,
   seconds: number,
   accepted?: () => Promise<number>,
 ): Promise<Figures> {
@@ -296,8 +345,8 @@ async function measure(
   await load(url, single, 2, '/v1/track');
   await load(url, batch, 2, '/v1/batch');
   const before = accepted === undefined ? 0 : await accepted();
-  const singleRun = await load(url, single, seconds, '/v1/track');
-  const batchRun = await load(url, batch, seconds, '/v1/batch');
+  const singleRun = await loadMeasured(load, pid, url, single, seconds, '/v1/track');
+  const batchRun = await loadMeasured(load, pid, url, batch, seconds, '/v1/batch');
   if (accepted === undefined) return { single: singleRun, batch: batchRun };
   return { single: singleRun, batch: batchRun, accepted: (await accepted()) - before };
 }
@@ -314,19 +363,24 @@ const workload: Workload = {
     const steps = 6;
     ctx.progress('nginx', 0, steps);
     const nginx = await startNginx(ctx.tmpDir);
-    const nginxSingle = nginx === undefined ? undefined : await load(nginx.url, single, seconds, '/v1/track');
+    const nginxSingle =
+      nginx === undefined
+        ? undefined
+        : await loadMeasured(load, nginx.pid, nginx.url, single, seconds, '/v1/track');
     nginx?.stop();
     ctx.progress('node:http', 1, steps);
     const bare = await startBareNode();
-    const bareSingle = await load(bare.url, single, seconds, '/v1/track');
-    const bareBatch = await load(bare.url, batch, seconds, '/v1/batch');
+    const bareSingle = await loadMeasured(load, bare.child.pid, bare.url, single, seconds, '/v1/track');
+    const bareBatch = await loadMeasured(load, bare.child.pid, bare.url, batch, seconds, '/v1/batch');
     bare.child.kill('SIGTERM');
 
     ctx.progress('tracklane ingest', 2, steps);
     const ingestServer = await startIngest(join(ctx.tmpDir, 'ingest'));
     let ingest: Figures;
     try {
-      ingest = await measure(load, ingestServer.url, seconds, () => acceptedEvents(ingestServer.url));
+      ingest = await measure(load, ingestServer.url, ingestServer.pid, seconds, () =>
+        acceptedEvents(ingestServer.url),
+      );
     } finally {
       await ingestServer.stop();
     }
@@ -339,7 +393,7 @@ const workload: Workload = {
     });
     let whole: Figures;
     try {
-      whole = await measure(load, tracklane.url, seconds);
+      whole = await measure(load, tracklane.url, tracklane.child.pid, seconds);
     } finally {
       await tracklane.stop();
     }
@@ -362,6 +416,11 @@ const workload: Workload = {
           'tracklane p50/p99 ms': `${f.single.p50} / ${f.single.p99}`,
           'baseline p50/p99 ms': `${singleBase.p50} / ${singleBase.p99}`,
           'node:http JSON parse + 204 req/s': Math.round(bareSingle.rps),
+          'server CPU us per request (tracklane / baseline / node:http)': cpuPerRequest(
+            f.single,
+            singleBase,
+            bareSingle,
+          ),
           'tracklane non-2xx': f.single.non2xx,
         },
       },
@@ -376,6 +435,7 @@ const workload: Workload = {
         extra: {
           'tracklane p50/p99 ms': `${f.batch.p50} / ${f.batch.p99}`,
           'baseline p50/p99 ms': `${bareBatch.p50} / ${bareBatch.p99}`,
+          'server CPU us per request (tracklane / node:http)': cpuPerRequest(f.batch, bareBatch),
           'tracklane non-2xx': f.batch.non2xx,
           ...(f.accepted === undefined
             ? {}
@@ -389,6 +449,10 @@ const workload: Workload = {
     ];
   },
 };
+
+function cpuPerRequest(...runs: Run[]): string {
+  return runs.map((r) => (r.cpuUsPerRequest === undefined ? '?' : r.cpuUsPerRequest.toFixed(0))).join(' / ');
+}
 
 export default workload;
 
