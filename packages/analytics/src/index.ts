@@ -1,4 +1,11 @@
 export {
+  clickhouseDialect,
+  dialectOf,
+  duckdbDialect,
+  postgresDialect,
+  type SqlDialect,
+} from './dialects/index.ts';
+export {
   buildFunnel,
   type FunnelRequest,
   FunnelRequestSchema,

@@ -1,6 +1,13 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
-import { parsePropertyRef, QueryBuilder, TrendsRequestSchema, validateRequest } from '@tracklane/analytics';
+import {
+  clickhouseDialect,
+  parsePropertyRef,
+  postgresDialect,
+  QueryBuilder,
+  TrendsRequestSchema,
+  validateRequest,
+} from '@tracklane/analytics';
 
 describe('property references', () => {
   it('maps bare names to properties, roots to their JSON column, columns to fixed SQL', () => {
@@ -52,6 +59,21 @@ describe('QueryBuilder', () => {
       n.filter({ property: 'amount', operator: 'gte', value: 30 }, '/f'),
       '(TRY_CAST(json_extract_string(e.properties, $1) AS DOUBLE) >= $2)',
     );
+  });
+
+  it('binds JSON path keys and values on PostgreSQL and ClickHouse too', () => {
+    const hostile = "pro' OR 1=1 --";
+    const pg = new QueryBuilder('Europe/Paris', postgresDialect);
+    assert.equal(
+      pg.filter({ property: 'item.sku', operator: 'contains', value: hostile }, '/f'),
+      '((strpos(lower((e.properties #>> $1::text[])), lower($2)) > 0))',
+    );
+    assert.deepEqual(pg.params, ['{"item","sku"}', hostile]);
+    const ch = new QueryBuilder('UTC', clickhouseDialect);
+    const sql = ch.filter({ property: 'item.sku', operator: 'eq', value: hostile }, '/f');
+    assert.ok(!sql.includes('sku') && !sql.includes(hostile), sql);
+    assert.deepEqual(ch.params, ['item', 'sku', hostile]);
+    assert.match(sql, /^\(multiIf\(JSONType\(e\.properties, \$1, \$2\) = 'String'/);
   });
 
   it('rejects comparison operators without one number', () => {
