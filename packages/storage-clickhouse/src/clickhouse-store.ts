@@ -14,6 +14,7 @@ import {
   quoteIdentifier,
   type Row,
   type RowFilter,
+  refuseRawEvents,
   resolveLinks,
   type Store,
   type StoredEventRow,
@@ -354,6 +355,24 @@ export class ClickHouseStore implements Store {
         derived += await this.#deleteWhere(table, `${quoteIdentifier(name)} IN {ids:Array(String)}`, params);
       }
       return { ids: list, eventsDeleted, derivedRowsDeleted: derived };
+    });
+  }
+
+  deleteRowsBefore(table: string, column: string, cutoff: number): Promise<number> {
+    try {
+      refuseRawEvents(table);
+    } catch (err) {
+      return Promise.reject(err);
+    }
+    return this.#serialize(async () => {
+      const [found] = await this.#select<{ n: number }>(
+        'SELECT count() AS n FROM system.columns WHERE database = currentDatabase() AND table = {t:String} AND name = {c:String}',
+        { t: table, c: column },
+      );
+      if (Number(found?.n ?? 0) === 0) return 0;
+      return this.#deleteWhere(table, `${quoteIdentifier(column)} < {at:DateTime64(3, 'UTC')}`, {
+        at: toChTime(cutoff),
+      });
     });
   }
 

@@ -12,6 +12,7 @@ import {
   quoteIdentifier,
   type Row,
   type RowFilter,
+  refuseRawEvents,
   type Store,
   type StoredEventRow,
   type TableDefinition,
@@ -385,6 +386,28 @@ export class PostgresStore implements Store {
         [list, userId],
       );
       return { ids: list.sort(), eventsDeleted: events.rowCount ?? 0, derivedRowsDeleted: derived };
+    });
+  }
+
+  deleteRowsBefore(table: string, column: string, cutoff: number): Promise<number> {
+    try {
+      refuseRawEvents(table);
+    } catch (err) {
+      return Promise.reject(err);
+    }
+    const at = new Date(cutoff).toISOString().slice(0, -1);
+    return this.#transaction(async (client) => {
+      const found = await client.query(
+        `SELECT 1 FROM information_schema.columns
+         WHERE table_schema = current_schema() AND table_name = $1 AND column_name = $2`,
+        [table, column],
+      );
+      if (found.rowCount === 0) return 0;
+      const result = await client.query(
+        `DELETE FROM ${quoteIdentifier(table)} WHERE ${quoteIdentifier(column)} < $1::timestamp`,
+        [at],
+      );
+      return result.rowCount ?? 0;
     });
   }
 

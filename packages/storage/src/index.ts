@@ -3,6 +3,7 @@ export { type CandidateLink, type IdentityLink, resolveLinks } from './duckdb/id
 export { EVENT_DISTINCT_ID, idKeySql } from './duckdb/person-key.ts';
 export { ParquetDayWriter } from './export/parquet-day-writer.ts';
 export { quoteIdentifier } from './identifiers.ts';
+export { refuseRawEvents } from './retention.ts';
 export type {
   ColumnDefinition,
   ColumnType,

@@ -146,6 +146,12 @@ export interface Store {
   eraseUser(userId: string, knownIds?: string[]): Promise<Erasure>;
   /** Retention: deletes raw events older than `cutoff` (epoch ms). Returns how many were deleted. */
   deleteEventsBefore(cutoff: number): Promise<number>;
+  /**
+   * Retention of derived rows (sessions, aggregates, dead letters): deletes the rows of `table` whose
+   * timestamp `column` is before `cutoff` (epoch ms) and returns how many. A table or column that does not
+   * exist deletes nothing (a projection that never ran). `events` is refused: use `deleteEventsBefore`.
+   */
+  deleteRowsBefore(table: string, column: string, cutoff: number): Promise<number>;
   /** Streams raw events in time order, in batches, for export; reads a consistent snapshot. */
   scanEvents(range: EventRange, batchRows?: number): AsyncIterable<StoredEventRow[]>;
   /** Runs one read-only SELECT; rejects writes, file access and multiple statements. */

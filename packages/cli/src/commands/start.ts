@@ -45,7 +45,7 @@ export function registerStart(program: Command): void {
     .addOption(
       new Option(
         '--retention <duration>',
-        'delete raw events older than this, e.g. 400d or 36h (default: keep)',
+        'delete raw events, and sessions, per-minute/hour/day counts and dead letters, older than this, e.g. 400d or 36h (default: keep)',
       )
         .env('TRACKLANE_RETENTION')
         .argParser(parseDuration),

@@ -247,6 +247,28 @@ export function runStoreConformance(name: string, factory: () => Promise<StoreFi
       );
     });
 
+    it('deletes derived rows older than a cutoff, and nothing from a table that does not exist', async () => {
+      await store.defineTable({
+        name: 'retained_sessions',
+        columns: [
+          { name: 'session_id', type: 'string' },
+          { name: 'end_at', type: 'timestamp' },
+        ],
+        primaryKey: ['session_id'],
+      });
+      await store.upsert('retained_sessions', [
+        { session_id: 's1', end_at: '2001-01-01T00:00:00Z' },
+        { session_id: 's2', end_at: '2001-01-01T23:59:59.999Z' },
+        { session_id: 's3', end_at: '2001-01-02T00:00:00Z' },
+      ]);
+      const cutoff = Date.parse('2001-01-02T00:00:00Z');
+      assert.equal(await store.deleteRowsBefore('retained_sessions', 'end_at', cutoff), 2);
+      assert.deepEqual((await store.query('SELECT session_id FROM retained_sessions')).rows, [['s3']]);
+      assert.equal(await store.deleteRowsBefore('retained_sessions', 'end_at', cutoff), 0);
+      assert.equal(await store.deleteRowsBefore('never_defined', 'end_at', cutoff), 0);
+      await assert.rejects(store.deleteRowsBefore('events', 'timestamp', cutoff), { code: 'E_BAD_ARGUMENT' });
+    });
+
     it('scans events of a time range in order, in batches', async () => {
       await store.insertEvents([
         event('scan-2', { timestamp: '2002-01-01T00:00:02Z' } as Partial<TrackedEvent>),

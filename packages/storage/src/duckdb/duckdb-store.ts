@@ -7,6 +7,7 @@ import {
 } from '@duckdb/node-api';
 import { type TrackedEvent, TracklaneError } from '@tracklane/core';
 import { IDENTIFIER, quoteIdentifier } from '../identifiers.ts';
+import { refuseRawEvents } from '../retention.ts';
 import type {
   ColumnType,
   DeadLetter,
@@ -418,6 +419,28 @@ export class DuckDbStore implements Store {
         at,
       ]);
       return result.rowsChanged;
+    });
+  }
+
+  deleteRowsBefore(table: string, column: string, cutoff: number): Promise<number> {
+    try {
+      refuseRawEvents(table);
+    } catch (err) {
+      return Promise.reject(err);
+    }
+    const at = new Date(cutoff).toISOString().slice(0, -1);
+    return this.#serialize(async () => {
+      const found = await this.#writer.runAndReadAll(
+        `SELECT 1 FROM information_schema.columns
+         WHERE table_schema = 'main' AND table_catalog = current_database() AND table_name = $1 AND column_name = $2`,
+        [table, column],
+      );
+      if (found.currentRowCount === 0) return 0;
+      const result = await this.#writer.run(
+        `DELETE FROM ${quoteIdentifier(table)} WHERE ${quoteIdentifier(column)} < CAST($1 AS TIMESTAMP)`,
+        [at],
+      );
+      return Number(result.rowsChanged);
     });
   }
 
