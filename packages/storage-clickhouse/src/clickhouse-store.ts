@@ -646,11 +646,13 @@ export class ClickHouseStore implements Store {
         })),
       ),
     );
-    await this.#command('DROP TABLE IF EXISTS identities_relink SYNC');
-    await this.#command('CREATE TABLE identities_relink AS identities');
+    // A name of this run's own: processes opening the store at once each relink into their own copy (both
+    // resolved from the same links, so whichever EXCHANGE lands last leaves the same rows).
+    const copy = quoteIdentifier(`identities_relink_${process.pid}_${Date.now()}`);
+    await this.#command(`CREATE TABLE ${copy} AS identities`);
     if (inserts.length > 0) {
       await this.#client.insert({
-        table: 'identities_relink',
+        table: copy,
         values: inserts.map((l) => ({
           distinct_id: l.distinctId,
           person_id: l.personId,
@@ -659,8 +661,8 @@ export class ClickHouseStore implements Store {
         format: 'JSONEachRow',
       });
     }
-    await this.#command('EXCHANGE TABLES identities_relink AND identities');
-    await this.#command('DROP TABLE identities_relink SYNC');
+    await this.#command(`EXCHANGE TABLES ${copy} AND identities`);
+    await this.#command(`DROP TABLE ${copy} SYNC`);
   }
 
   /** Deletes matching rows (a synchronous mutation) and returns how many there were. */
