@@ -1,6 +1,11 @@
 import { randomBytes } from 'node:crypto';
 import { debuglog } from 'node:util';
-import type { JetStreamClient, JetStreamManager } from '@nats-io/jetstream';
+import {
+  JetStreamApiCodes,
+  JetStreamApiError,
+  type JetStreamClient,
+  type JetStreamManager,
+} from '@nats-io/jetstream';
 import type { KV, KvEntry } from '@nats-io/kv';
 import { TracklaneError } from '@tracklane/core';
 import type {
@@ -40,6 +45,8 @@ interface Owned {
   feed: PartitionFeed;
   /** Revision of our claim in the owners bucket, so we only ever release our own claim. */
   claim: number;
+  /** Revision of the partition's committed offset as we last read or wrote it; 0 when there is none. */
+  committed: number;
 }
 
 /** `NODE_DEBUG=tracklane-nats` traces group changes and feed restarts (see docs/scaling-out.md). */
@@ -53,6 +60,11 @@ function parseMember(e: KvEntry): MemberInfo | null {
   } catch {
     return null;
   }
+}
+
+/** JetStream's "wrong last sequence": a compare-and-set write lost to another writer. */
+function isWrongRevision(err: unknown): boolean {
+  return err instanceof JetStreamApiError && err.code === JetStreamApiCodes.StreamWrongLastSequence;
 }
 
 const tpKey = (topic: string, partition: number) => `${topic}\u0000${partition}`;
@@ -92,6 +104,7 @@ export class NatsConsumer implements Consumer {
   private nextPartition = 0;
   private lastReconcile = 0;
   private wakeUp: (() => void) | null = null;
+  private commits: Promise<void> = Promise.resolve();
   private woken = false;
   private failure: unknown = null;
 
@@ -390,19 +403,25 @@ export class NatsConsumer implements Consumer {
       }
     }
     const committed = await this.committed(tp);
-    let position = committed;
+    let position = committed.offset;
     if (position === undefined) {
       const range = await this.host.range(tp.topic, tp.partition);
       position = this.from === 'latest' ? range.end : range.start;
     }
-    return { ...tp, position, claim, feed: this.feed(tp.topic, tp.partition, position) };
+    return {
+      ...tp,
+      position,
+      claim,
+      committed: committed.revision,
+      feed: this.feed(tp.topic, tp.partition, position),
+    };
   }
 
-  private async committed(tp: TopicPartition): Promise<number | undefined> {
+  private async committed(tp: TopicPartition): Promise<{ offset: number | undefined; revision: number }> {
     const e = await this.host.offsets.get(this.host.names.partitionKey(this.group, tp.topic, tp.partition));
-    if (e?.operation !== 'PUT') return undefined;
-    const offset = Number(e.string());
-    return Number.isSafeInteger(offset) ? offset : undefined;
+    if (!e) return { offset: undefined, revision: 0 };
+    const offset = e.operation === 'PUT' ? Number(e.string()) : Number.NaN;
+    return { offset: Number.isSafeInteger(offset) ? offset : undefined, revision: e.revision };
   }
 
   private feed(topic: string, partition: number, from: number): PartitionFeed {
@@ -502,7 +521,56 @@ export class NatsConsumer implements Consumer {
       offsets ??
       [...this.owned.values()].map((o) => ({ topic: o.topic, partition: o.partition, offset: o.position }));
     for (const e of entries) assertConsumerOffset('commit', e.offset);
-    if (entries.length > 0) await this.host.commit(this.group, entries);
+    if (entries.length === 0) return;
+    // Serialized: each write to an owned partition expects the revision the previous one produced.
+    const run = this.commits.then(() => this.commitEntries(entries));
+    this.commits = run.catch(() => undefined);
+    await run;
+  }
+
+  /**
+   * Owned partitions are written by compare-and-set on the revision this member last read or wrote, so a
+   * member that was taken over while cut off (its peer claimed the partition and committed since) cannot
+   * move the group's offset back; its write is refused and it drops the partition. Offsets of partitions
+   * it does not own are written as given.
+   */
+  private async commitEntries(entries: TopicPartitionOffset[]): Promise<void> {
+    const others: TopicPartitionOffset[] = [];
+    const owned: Array<[number, Owned]> = [];
+    for (const e of entries) {
+      const o = this.owned.get(tpKey(e.topic, e.partition));
+      if (o) owned.push([e.offset, o]);
+      else others.push(e);
+    }
+    if (others.length > 0) await this.host.commit(this.group, others);
+    let dropped = false;
+    await Promise.all(
+      owned.map(async ([offset, o]) => {
+        const key = this.host.names.partitionKey(this.group, o.topic, o.partition);
+        try {
+          o.committed =
+            o.committed === 0
+              ? await this.host.offsets.create(key, String(offset))
+              : await this.host.offsets.update(key, String(offset), o.committed);
+        } catch (err) {
+          if (!isWrongRevision(err)) throw err;
+          if (this.owned.get(tpKey(o.topic, o.partition)) !== o) return;
+          debug(
+            'member %s: %s/%d was committed by another member; dropping it',
+            this.memberId,
+            o.topic,
+            o.partition,
+          );
+          this.owned.delete(tpKey(o.topic, o.partition));
+          o.feed.stop();
+          dropped = true;
+        }
+      }),
+    );
+    if (dropped) {
+      const current = this.assignment();
+      for (const listener of this.listeners) this.callListener(listener, current);
+    }
   }
 
   seek(target: TopicPartitionOffset): void {

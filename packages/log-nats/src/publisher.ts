@@ -67,10 +67,14 @@ export class Publisher {
     const id = Number(msg.subject.slice(this.inbox.length + 1));
     const p = this.settle(id);
     if (!p) return;
-    // No stream listens on the subject (deleted, or not created yet): the server answers 503 at once.
+    // No stream listens on the subject (deleted, not created yet, or between leaders after a node loss):
+    // the server answers 503 at once. (msg.subject is our reply inbox, not the subject published to.)
     if (msg.headers?.code === 503) {
       p.reject(
-        new TracklaneError('E_NOT_READY', `no JetStream stream accepts ${msg.subject}; is the topic there?`),
+        new TracklaneError(
+          'E_NOT_READY',
+          'no JetStream stream took the append (no responders): its stream is electing a leader or the topic is missing; retry',
+        ),
       );
       return;
     }

@@ -1,3 +1,5 @@
+import { JetStreamApiError } from '@nats-io/jetstream';
+
 /**
  * Errors a NATS cluster gives while it is electing leaders (just started, a node lost, a stream just
  * created): the same request succeeds moments later. Everything else is final.
@@ -6,6 +8,7 @@ export function isTransient(err: unknown): boolean {
   const e = err as { name?: string; code?: unknown; message?: string; api_error?: { code?: number } };
   const name = e?.name ?? '';
   return (
+    (err instanceof JetStreamApiError && err.status === 503) ||
     name === 'TimeoutError' ||
     name === 'NoRespondersError' ||
     name === 'JetStreamNotEnabled' ||

@@ -98,6 +98,37 @@ describe('NatsLog specifics', { skip: natsServerMissing() }, () => {
     await survivor.close();
   });
 
+  it('never moves a committed offset back from a member whose partition was committed by another since', async () => {
+    await log.ensureTopic('t', { partitions: 1 });
+    await log.append(
+      't',
+      [1, 2, 3].map((n) => ({ value: Buffer.from(String(n)) })),
+    );
+    const stale = await log.consumer({ group: 'g', topics: ['t'] });
+    const other = await log.consumer({ group: 'g', topics: ['t'] });
+    try {
+      const got: number[] = [];
+      await waitFor(
+        async () => {
+          for (const r of await stale.poll({ timeoutMs: 100 })) got.push(r.offset);
+          return got.length === 3;
+        },
+        { what: 'the first member to read the partition' },
+      );
+      assert.deepEqual(other.assignment(), [], 'one partition: the older member keeps it');
+      // What a member that took the partition over while `stale` was cut off would have written.
+      await other.commit([{ topic: 't', partition: 0, offset: 2 }]);
+      await stale.commit();
+      assert.equal(
+        (await log.committedOffsets('g', 't')).get(0),
+        2,
+        'the stale member’s commit (3) was refused, not written over the newer one',
+      );
+    } finally {
+      await Promise.all([stale.close(), other.close()]);
+    }
+  });
+
   it('reads a large range through a consumer and a small one by sequence, alike', async () => {
     await log.ensureTopic('t', { partitions: 1 });
     await log.append(
