@@ -1,18 +1,15 @@
-import { createInterface } from 'node:readline';
-import { Readable } from 'node:stream';
-import type { ReadableStream as WebReadableStream } from 'node:stream/web';
 import { TracklaneError } from '@tracklane/core';
-import { ParquetDayWriter, type StoredEventRow } from '@tracklane/storage';
+import { ParquetDayWriter } from '@tracklane/storage';
 import cliProgress from 'cli-progress';
 import { type Command, InvalidArgumentError, Option } from 'commander';
-import { type ApiOptions, addApiOptions, callApi } from '../api-client.ts';
-
-const BATCH = 5_000;
+import { type ApiOptions, addApiOptions } from '../api-client.ts';
+import { dataDirSource, type ExportSource, serverSource } from './export-sources.ts';
 
 /**
- * `tracklane export --format parquet --out DIR [--from] [--to]`: raw events into a Hive-partitioned data
- * lake (`DIR/date=YYYY-MM-DD/events.parquet`). The running server streams the rows (it holds the database
- * lock and never writes files for API clients); Parquet is written here, by a DuckDB of this process.
+ * `tracklane export --format parquet --out DIR [--from] [--to] [--offline]`: raw events into a
+ * Hive-partitioned data lake (`DIR/date=YYYY-MM-DD/events.parquet`). Rows come from the running server, or
+ * with --offline straight from a stopped data dir's database, opened read-only; Parquet is written here, by
+ * a DuckDB of this process.
  */
 export function registerExport(program: Command): void {
   addApiOptions(
@@ -25,53 +22,62 @@ export function registerExport(program: Command): void {
     )
     .option('--from <date>', 'first day or instant (inclusive), e.g. 2026-01-01', isoDate)
     .option('--to <date>', 'end day or instant (exclusive)', isoDate)
-    .action(async (o: ApiOptions & { out: string; from?: string; to?: string }) => {
-      const query = new URLSearchParams();
-      if (o.from !== undefined) query.set('from', o.from);
-      if (o.to !== undefined) query.set('to', o.to);
-      const writer = await ParquetDayWriter.open(o.out);
-      const response = await callApi(o, 'GET', `/api/events/export?${query}`);
-      const total = Number(response.headers.get('x-total-events') ?? 0);
-      const bar = new cliProgress.SingleBar(
-        { format: 'export {bar} {value}/{total} events | {day}', hideCursor: true, clearOnComplete: true },
-        cliProgress.Presets.shades_classic,
-      );
-      const showBar = process.stderr.isTTY && total > 0;
-      if (showBar) bar.start(total, 0, { day: '' });
-      let rows: StoredEventRow[] = [];
-      let done = 0;
-      let complete = false;
+    .option(
+      '--offline',
+      'read the database in --data-dir directly instead of asking the server (the server must be stopped)',
+    )
+    .action(async (o: ApiOptions & { out: string; from?: string; to?: string; offline?: boolean }) => {
+      const range = {
+        ...(o.from === undefined ? {} : { from: o.from }),
+        ...(o.to === undefined ? {} : { to: o.to }),
+      };
+      const source =
+        o.offline === true ? await dataDirSource(o.dataDir, range) : await serverSource(o, range);
       try {
-        const lines = createInterface({ input: Readable.fromWeb(response.body! as WebReadableStream) });
-        for await (const line of lines) {
-          if (line.length === 0) continue;
-          const row = JSON.parse(line) as StoredEventRow | { $end: true };
-          if ('$end' in row) {
-            complete = true;
-            break;
-          }
-          rows.push(row);
-          if (rows.length >= BATCH) {
-            await writer.write(rows);
-            done += rows.length;
-            if (showBar) bar.update(Math.min(done, total), { day: row.timestamp.slice(0, 10) });
-            rows = [];
-          }
-        }
-        await writer.write(rows);
-        done += rows.length;
+        const { done, days, dir } = await writeParquet(source, o.out);
+        process.stdout.write(`exported ${done} event(s) in ${days} day partition(s) to ${dir}\n`);
       } finally {
-        if (showBar) bar.stop();
+        await source.close();
       }
-      const days = await writer.close();
-      if (!complete) {
-        throw new TracklaneError(
-          'E_NOT_READY',
-          `the export stream ended early after ${done} events; run the export again`,
-        );
-      }
-      process.stdout.write(`exported ${done} event(s) in ${days.length} day partition(s) to ${writer.dir}\n`);
     });
+}
+
+async function writeParquet(
+  source: ExportSource,
+  out: string,
+): Promise<{ done: number; days: number; dir: string }> {
+  const writer = await ParquetDayWriter.open(out);
+  const bar = new cliProgress.SingleBar(
+    { format: 'export {bar} {value}/{total} events | {day}', hideCursor: true, clearOnComplete: true },
+    cliProgress.Presets.shades_classic,
+  );
+  const showBar = process.stderr.isTTY && source.total > 0;
+  if (showBar) bar.start(source.total, 0, { day: '' });
+  let done = 0;
+  let failure: unknown;
+  try {
+    for await (const rows of source.batches) {
+      await writer.write(rows);
+      done += rows.length;
+      const last = rows.at(-1);
+      if (showBar && last !== undefined) {
+        bar.update(Math.min(done, source.total), { day: last.timestamp.slice(0, 10) });
+      }
+    }
+  } catch (err) {
+    failure = err;
+  } finally {
+    if (showBar) bar.stop();
+  }
+  // Days written so far are complete files either way; a failed export says how far it got.
+  const days = await writer.close();
+  if (failure !== undefined) {
+    if (failure instanceof TracklaneError) {
+      throw new TracklaneError(failure.code, `${failure.message} (after ${done} events)`, { cause: failure });
+    }
+    throw failure;
+  }
+  return { done, days: days.length, dir: writer.dir };
 }
 
 function isoDate(value: string): string {

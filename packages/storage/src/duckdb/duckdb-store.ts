@@ -1,3 +1,4 @@
+import { existsSync } from 'node:fs';
 import {
   type DuckDBConnection,
   DuckDBInstance,
@@ -93,10 +94,17 @@ export class DuckDbStore implements Store {
   readonly #tables = new Map<string, TableDefinition>();
   #writeChain: Promise<unknown> = Promise.resolve();
   #closed = false;
+  readonly #readOnly: boolean;
 
-  private constructor(instance: DuckDBInstance, writer: DuckDBConnection, options: DuckDbStoreOptions) {
+  private constructor(
+    instance: DuckDBInstance,
+    writer: DuckDBConnection,
+    options: DuckDbStoreOptions,
+    readOnly = false,
+  ) {
     this.#instance = instance;
     this.#writer = writer;
+    this.#readOnly = readOnly;
     this.#options = { queryTimeoutMs: options.queryTimeoutMs ?? 10_000, maxRows: options.maxRows ?? 10_000 };
   }
 
@@ -114,6 +122,37 @@ export class DuckDbStore implements Store {
     const store = new DuckDbStore(instance, writer, options);
     await store.migrate();
     return store;
+  }
+
+  /**
+   * Opens an existing database for reading only (no migrations; writes fail), e.g. to export from a stopped
+   * data dir. DuckDB lets one writing process or any number of readers hold a file, never both: while a
+   * server has it open this fails with E_NOT_READY naming that process.
+   */
+  static async openReadOnly(path: string, options: DuckDbStoreOptions = {}): Promise<DuckDbStore> {
+    if (!existsSync(path)) {
+      throw new TracklaneError('E_NOT_FOUND', `no Tracklane database at ${path}: check --data-dir`);
+    }
+    let instance: DuckDBInstance;
+    try {
+      instance = await DuckDBInstance.create(path, {
+        access_mode: 'READ_ONLY',
+        enable_external_access: 'false',
+        autoinstall_known_extensions: 'false',
+        autoload_known_extensions: 'false',
+        lock_configuration: 'true',
+      });
+    } catch (err) {
+      const message = sqlErrorMessage(err);
+      if (!/could not set lock/i.test(message)) throw new TracklaneError('E_SQL', message, { cause: err });
+      const holder = /Conflicting lock is held in (.+?) \(PID (\d+)\)/.exec(message);
+      throw new TracklaneError(
+        'E_NOT_READY',
+        `${path} is open in a running Tracklane${holder === null ? '' : ` (PID ${holder[2]}, ${holder[1]})`}: stop it first, or ask that server (its API) instead`,
+        { cause: err },
+      );
+    }
+    return new DuckDbStore(instance, await instance.connect(), options, true);
   }
 
   async migrate(): Promise<void> {
@@ -524,9 +563,12 @@ export class DuckDbStore implements Store {
 
   async close(): Promise<void> {
     if (this.#closed) return;
-    await this.#serialize(async () => {
-      await this.#writer.run('CHECKPOINT');
-    });
+    // A read-only file has nothing to write back.
+    if (!this.#readOnly) {
+      await this.#serialize(async () => {
+        await this.#writer.run('CHECKPOINT');
+      });
+    }
     this.#closed = true;
     this.#writer.closeSync();
     this.#instance.closeSync();
