@@ -355,9 +355,11 @@ export class NatsConsumer implements Consumer {
     for (let i = 0; i < owned.length; i++) {
       const [key, o] = owned[i]!;
       const entry = entries[i];
-      if (entry === undefined || this.owned.get(key) !== o) continue;
-      if (entry?.operation === 'PUT' && entry.revision === o.claim) continue;
-      debug('member %s: lost its claim on %s/%d to %s', this.memberId, o.topic, o.partition, entry?.string());
+      // null (no message at all for the key) is never a real answer for a key we claimed: a release or a
+      // takeover leaves a message. It is a read that went wrong, as undefined is a read that failed.
+      if (!entry || this.owned.get(key) !== o) continue;
+      if (entry.operation === 'PUT' && entry.revision === o.claim) continue;
+      debug('member %s: lost its claim on %s/%d (%s)', this.memberId, o.topic, o.partition, entry.operation);
       this.owned.delete(key);
       o.feed.stop();
       dropped = true;
