@@ -173,7 +173,7 @@ describe('stream worker threads', { timeout: 240_000 }, () => {
       store: run.store,
       module: new URL('./crashing-builtins.ts', import.meta.url),
       exportName: 'crashingBuiltins',
-      data: { exact: true, crashWorker: 0, crashAfterRecords: 1200 },
+      data: { exact: true, crashWorker: 0, crashAfterRecords: 300 },
       workers: 2,
       group: BUILTIN_GROUP,
       stateDir: `${run.dataDir}/stream`,

@@ -116,13 +116,14 @@ export class Checkpointer {
 
   /**
    * Commits snapshots and offsets; `write` receives the outputs and must resolve once they are durable.
-   * Snapshots of partitions this instance no longer owns are dropped.
+   * Snapshots and offsets of partitions this instance no longer owns are dropped; resolves with those
+   * partitions (fenced: another instance claimed them since).
    */
   commit(
     snapshots: TaskSnapshot[],
     offsets: PartitionCheckpoint[],
     write: (outputs: CheckpointOutput[]) => Promise<void>,
-  ): Promise<void> {
+  ): Promise<number[]> {
     return this.state.mutex.run(async () => {
       const db = this.db;
       db.exec('BEGIN IMMEDIATE');
@@ -143,8 +144,10 @@ export class Checkpointer {
           }
           list.push(s);
         }
+        const fenced: number[] = [];
         for (const o of offsets) {
           if (owned.has(o.partition)) this.stmts.setOffset.run(this.topic, o.partition, o.offset);
+          else fenced.push(o.partition);
         }
         const { v: version } = this.stmts.offsetSum.get(this.topic) as { v: number };
         const outputs: CheckpointOutput[] = [];
@@ -156,6 +159,7 @@ export class Checkpointer {
         }
         await write(outputs);
         db.exec('COMMIT');
+        return fenced;
       } catch (err) {
         if (db.inTransaction) db.exec('ROLLBACK');
         throw err;

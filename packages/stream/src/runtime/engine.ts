@@ -213,7 +213,17 @@ export class StreamEngine {
     if (added.length === 0) return;
     const resume = await this.checkpointer.claim(added);
     const starts = await this.options.log.offsets(this.topic);
+    // The assignment may have changed while claiming: a partition no longer owned is left to the rebalance
+    // that follows (this.assignment is set again), and to its owner, who takes back our late claim when
+    // its next checkpoint is fenced (see `refence`).
+    const owned = new Set(
+      consumer
+        .assignment()
+        .filter((tp) => tp.topic === this.topic)
+        .map((tp) => tp.partition),
+    );
     for (const p of added) {
+      if (!owned.has(p)) continue;
       const offset = resume.get(p) ?? starts.find((o) => o.partition === p)?.start ?? 0;
       this.processor.addPartition(p, offset, (pipeline) => this.checkpointer.load(pipeline, p));
       this.committed.set(p, offset);
@@ -236,9 +246,10 @@ export class StreamEngine {
       offset,
     }));
     if (offsets.length === 0) return;
+    let fenced: number[] = [];
     for (let attempt = 0; ; attempt++) {
       try {
-        await this.commit(snapshots, offsets);
+        fenced = await this.commit(snapshots, offsets);
         break;
       } catch (err) {
         this.logger.warn({ err, attempt, group: this.options.group }, 'checkpoint failed; retrying');
@@ -247,16 +258,36 @@ export class StreamEngine {
       }
     }
     this.checkpoints++;
-    for (const o of offsets) this.committed.set(o.partition, o.offset);
+    if (fenced.length > 0) this.refence(fenced);
+    const landed = fenced.length === 0 ? offsets : offsets.filter((o) => !fenced.includes(o.partition));
+    for (const o of landed) this.committed.set(o.partition, o.offset);
     this.consumer
-      ?.commit(offsets.map((o) => ({ topic: this.topic, ...o })))
+      ?.commit(landed.map((o) => ({ topic: this.topic, ...o })))
       .catch((err: unknown) =>
         this.logger.warn({ err }, 'consumer group commit failed (informational only)'),
       );
     this.options.onCheckpoint?.({ committedAt: Date.now(), appendTimes: samples, offsets });
   }
 
-  private commit(snapshots: TaskSnapshot[], offsets: PartitionCheckpoint[]): Promise<void> {
+  /**
+   * Another instance claimed partitions this one still processes. Either it lost them in a rebalance it
+   * has not seen yet (the next rebalance drops them), or the other instance claimed them late, over this
+   * one's claim, on an assignment that was already stale. In the second case nobody would ever checkpoint
+   * them again, so partitions this consumer still owns are claimed afresh and restarted from their last
+   * checkpoint, like partitions revoked and handed back.
+   */
+  private refence(fenced: number[]): void {
+    const consumer = this.consumer;
+    if (consumer === undefined) return;
+    this.logger.warn(
+      { group: this.options.group, partitions: fenced },
+      'stream partitions claimed by another member; re-claiming those still assigned here',
+    );
+    for (const p of fenced) this.revoked.add(p);
+    this.assignment ??= consumer.assignment();
+  }
+
+  private commit(snapshots: TaskSnapshot[], offsets: PartitionCheckpoint[]): Promise<number[]> {
     return this.checkpointer.commit(snapshots, offsets, (outputs) =>
       writeOutputs(this.options.log, outputs, async (pipeline, stage, reason, payload, headers) => {
         await this.options.log.append(this.options.deadLetterTopic ?? 'dead-letter', [

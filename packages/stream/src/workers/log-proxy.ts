@@ -102,6 +102,8 @@ class ProxyConsumer implements Consumer {
   private owned: TopicPartition[];
   private readonly listeners: RebalanceListener[] = [];
   private closed = false;
+  /** Commits in flight: the engine does not await its informational commit, so `close` does. */
+  private readonly commits = new Set<Promise<void>>();
 
   constructor(
     private readonly peer: RpcPeer,
@@ -136,7 +138,11 @@ class ProxyConsumer implements Consumer {
 
   commit(offsets?: TopicPartitionOffset[]): Promise<void> {
     this.assertOpen();
-    return this.peer.call('commit', [this.handle.id, offsets]);
+    const done = this.peer.call<void>('commit', [this.handle.id, offsets]);
+    this.commits.add(done);
+    const forget = () => this.commits.delete(done);
+    done.then(forget, forget);
+    return done;
   }
 
   /**
@@ -162,6 +168,7 @@ class ProxyConsumer implements Consumer {
   async close(): Promise<void> {
     if (this.closed) return;
     this.closed = true;
+    await Promise.allSettled([...this.commits]);
     this.forget();
     if (!this.peer.closed) await this.peer.call('closeConsumer', [this.handle.id]);
   }
