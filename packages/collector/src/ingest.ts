@@ -15,16 +15,6 @@ import type { Source } from './sources.ts';
 import { toTrackedEvent } from './to-tracked-event.ts';
 import { Unmappable } from './unmappable.ts';
 
-/**
- * Client message ids whose append is still in flight, with how many requests are appending each, per dedup
- * index. Such an id is not a duplicate yet: a client whose request timed out retries while the first append
- * is pending, and answering that retry "duplicate" acknowledged events the pending append could still fail
- * to store (seen when a NATS node was killed: the append gave up after 10 s, the retry had been acked). The
- * retry is appended again instead; the log's message-id dedup and the store's insert on message id absorb
- * the copy.
- */
-const appending = new WeakMap<DedupIndex, Map<string, { requests: number; stored: boolean }>>();
-
 export interface Rejection {
   /** Position of the event in the request (batch index; 0 for single-event requests). */
   index: number;
@@ -64,6 +54,7 @@ export async function ingest(
   const now = facts.receivedAtMs;
   const records: RecordInput[] = [];
   const keys: string[] = [];
+  const slots: number[] = [];
   const deadLetters: RecordInput[] = [];
   const rejected: Rejection[] = [];
   let duplicates = 0;
@@ -100,9 +91,14 @@ export async function ingest(
     const clientId = result.event.messageId !== undefined;
     const event = toTrackedEvent(result.event, source.id, facts.receivedAt);
     const key = clientId ? DedupIndex.key(source.id, event.messageId) : undefined;
+    // A client message id whose append is still in flight (in another request) is not a duplicate yet: a
+    // client whose request timed out retries while the first append is pending, and answering that retry
+    // "duplicate" acknowledged events the pending append could still fail to store (seen when a NATS node
+    // was killed: the append gave up after 10 s, the retry had been acked). The retry is appended again;
+    // the log's message-id dedup and the store's insert on message id absorb the copy.
     if (key !== undefined && dedup.has(key, now)) {
       // keys.includes only runs for an id in flight elsewhere (rare): a repeat within this request stays a duplicate.
-      if (!appending.get(dedup)?.has(key) || keys.includes(key)) {
+      if (!dedup.appending(key) || keys.includes(key)) {
         duplicates++;
         continue;
       }
@@ -126,7 +122,7 @@ export async function ingest(
       }
     }
     if (key !== undefined) {
-      dedup.add(key, now);
+      slots.push(dedup.begin(key, now));
       keys.push(key);
     }
     records.push(toEventRecord(event, now));
@@ -135,22 +131,12 @@ export async function ingest(
   const count = records.length + deadLetters.length;
   if (count > 0) {
     if (!ctx.gate.tryAcquire(count)) {
-      for (let k = 0; k < keys.length; k++) dedup.remove(keys[k]!);
+      for (let k = 0; k < keys.length; k++) dedup.settle(slots[k]!, keys[k]!, false);
       ctx.metrics.refused.inc({ reason: 'overloaded' });
       throw overloaded();
     }
     ctx.metrics.inFlight.set(ctx.gate.current);
     const started = performance.now();
-    let pending = appending.get(dedup);
-    if (pending === undefined) {
-      pending = new Map();
-      appending.set(dedup, pending);
-    }
-    for (let k = 0; k < keys.length; k++) {
-      const entry = pending.get(keys[k]!);
-      if (entry === undefined) pending.set(keys[k]!, { requests: 1, stored: false });
-      else entry.requests++;
-    }
     try {
       if (deadLetters.length === 0) await ctx.log.append(EVENTS_TOPIC, records);
       else if (records.length === 0) await ctx.log.append(DEAD_LETTER_TOPIC, deadLetters);
@@ -159,20 +145,16 @@ export async function ingest(
           ctx.log.append(EVENTS_TOPIC, records),
           ctx.log.append(DEAD_LETTER_TOPIC, deadLetters),
         ]);
-      for (let k = 0; k < keys.length; k++) pending.get(keys[k]!)!.stored = true;
     } catch (err) {
       // Forgotten, so the client's retry is accepted; unless a concurrent request (a retry) stored them.
-      for (let k = 0; k < keys.length; k++) if (!pending.get(keys[k]!)!.stored) dedup.remove(keys[k]!);
+      for (let k = 0; k < keys.length; k++) dedup.settle(slots[k]!, keys[k]!, false);
       throw err;
     } finally {
-      for (let k = 0; k < keys.length; k++) {
-        const entry = pending.get(keys[k]!)!;
-        if (--entry.requests === 0) pending.delete(keys[k]!);
-      }
       ctx.gate.release(count);
       ctx.metrics.inFlight.set(ctx.gate.current);
       ctx.metrics.appendDuration.observe((performance.now() - started) / 1000);
     }
+    for (let k = 0; k < keys.length; k++) dedup.settle(slots[k]!, keys[k]!, true);
     dedup.persist(keys, now);
   }
   if (records.length > 0) ctx.metrics.acceptedFor(protocol).inc(records.length);

@@ -80,6 +80,24 @@ describe('dedup index', () => {
     assert.equal(index.size, max - 1);
     await index.close();
   });
+  it('counts appends in flight per key and forgets a key only when none of them stored it', async () => {
+    await using dir = await makeTempDir();
+    const index = await DedupIndex.open(dir.path, { windowMs: 60_000, maxEntries: 100 });
+    const now = Date.now();
+    const first = index.begin('s a', now);
+    assert.equal(index.appending('s a'), true);
+    const retry = index.begin('s a', now);
+    assert.equal(retry, first, 'a retry in flight shares the first attempt’s place');
+    index.settle(retry, 's a', true);
+    assert.equal(index.appending('s a'), true);
+    index.settle(first, 's a', false);
+    assert.equal(index.appending('s a'), false);
+    assert.equal(index.has('s a', now), true, 'the retry stored it, so it stays remembered');
+    const lone = index.begin('s b', now);
+    index.settle(lone, 's b', false);
+    assert.equal(index.has('s b', now), false, 'a failed append with no retry is forgotten');
+    await index.close();
+  });
   it('forgets keys once they are older than the window', async () => {
     await using dir = await makeTempDir();
     const index = await DedupIndex.open(dir.path, { windowMs: 60_000, maxEntries: 100 });

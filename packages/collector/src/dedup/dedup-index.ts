@@ -33,6 +33,9 @@ export class DedupIndex {
   /** Ring slots; `undefined` marks a key that was removed or added again later (its newer slot counts). */
   readonly #keys: (string | undefined)[] = [];
   readonly #ats: number[] = [];
+  /** Per slot: how many requests are appending the key right now, and whether one of them stored it. */
+  readonly #appending: number[] = [];
+  readonly #stored: boolean[] = [];
   #head = 0;
   #count = 0;
   #pending = '';
@@ -75,8 +78,45 @@ export class DedupIndex {
     const slot = (this.#head + this.#count) % this.#maxEntries;
     this.#keys[slot] = key;
     this.#ats[slot] = nowMs;
+    this.#appending[slot] = 0;
+    this.#stored[slot] = false;
     this.#count++;
     this.#slotOf.set(key, slot);
+  }
+
+  /**
+   * Takes a key for an append about to start (`add`) and counts that append as in flight; a key whose
+   * append is already in flight keeps its slot and counts one more. Returns the slot for `settle`. The
+   * in-flight state lives in the ring beside the key, so the hot path pays no second map.
+   */
+  begin(key: string, nowMs: number): number {
+    const slot = this.#slotOf.get(key);
+    if (slot !== undefined && this.#appending[slot]! > 0) {
+      this.#appending[slot]!++;
+      return slot;
+    }
+    this.add(key, nowMs);
+    const added = this.#slotOf.get(key)!;
+    this.#appending[added] = 1;
+    return added;
+  }
+
+  /** Whether some request is appending this key right now (it is then not a duplicate yet: see ingest). */
+  appending(key: string): boolean {
+    const slot = this.#slotOf.get(key);
+    return slot !== undefined && this.#appending[slot]! > 0;
+  }
+
+  /**
+   * One append of the key `begin` put in `slot` finished, `stored` or not. When the last one finished and
+   * none stored the key, it is forgotten, so the client's retry is accepted. A slot the ring has since
+   * given to another key (or swept) is left alone: that key is simply no longer remembered.
+   */
+  settle(slot: number, key: string, stored: boolean): void {
+    if (this.#keys[slot] !== key) return;
+    if (stored) this.#stored[slot] = true;
+    if (--this.#appending[slot]! > 0) return;
+    if (!this.#stored[slot]) this.remove(key);
   }
 
   /** Undoes `add` when the append failed, so the client's retry is accepted. */
