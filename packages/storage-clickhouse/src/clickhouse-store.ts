@@ -21,9 +21,11 @@ import {
   type TableDefinition,
   type UpsertOptions,
 } from '@tracklane/storage';
+import { LRUCache } from 'lru-cache';
 import { COMPAT_FUNCTIONS, MIGRATIONS } from './migrations.ts';
 import { type Converter, converterFor } from './result-values.ts';
 import { prepareReadOnlyQuery } from './sql-text.ts';
+import { TombstoneCache, type Tombstoned } from './tombstone-cache.ts';
 
 export interface ClickHouseStoreOptions {
   /** The store's own client (writes, DDL); or `url` to have one created. The store closes it. */
@@ -59,6 +61,11 @@ const SQL_TYPES: Record<ColumnType, string> = {
 };
 
 const BUILTIN_TABLES = ['events', 'identities', 'tombstones', 'dead_letters', 'schema_migrations'];
+
+/** Ids remembered as written by this store: 100 writer batches of 2,000, a few MB. */
+const RECENT_IDS = 200_000;
+/** Ids remembered as linked: a person's anonymous ids recur in every batch they send events in. */
+const LINKED_IDS = 200_000;
 
 /** Mutations (erasure, retention) return only once applied, so the next read sees them. */
 const SYNC_MUTATION: ClickHouseSettings = { mutations_sync: '2' };
@@ -96,6 +103,11 @@ export class ClickHouseStore implements Store {
   readonly #tables = new Map<string, TableDefinition>();
   #writeChain: Promise<unknown> = Promise.resolve();
   #closed = false;
+  /** Message ids this store wrote lately: a re-delivery of one is skipped without asking the server. */
+  readonly #recentIds = new LRUCache<string, true>({ max: RECENT_IDS });
+  /** Ids this store saw linked in `identities`; first link wins, so they need no lookup again. */
+  readonly #linkedIds = new LRUCache<string, true>({ max: LINKED_IDS });
+  readonly #tombstones = new TombstoneCache();
 
   private constructor(client: ClickHouseClient, options: ClickHouseStoreOptions) {
     this.#client = client;
@@ -161,21 +173,16 @@ export class ClickHouseStore implements Store {
       const staged = [...batch.values()];
       const tombstoned = await this.#extendTombstones(staged);
       const isErased = (r: EventRow) =>
-        tombstoned.has(r.user_id ?? '') ||
-        tombstoned.has(r.anonymous_id ?? '') ||
-        tombstoned.has(r.previous_id ?? '');
-      const existing = new Set(
-        (
-          await this.#select<{ message_id: string }>(
-            'SELECT message_id FROM events WHERE message_id IN {ids:Array(String)}',
-            { ids: staged.map((r) => r.message_id) },
-          )
-        ).map((r) => r.message_id),
-      );
+        tombstoned.size > 0 &&
+        (tombstoned.has(r.user_id ?? '') ||
+          tombstoned.has(r.anonymous_id ?? '') ||
+          tombstoned.has(r.previous_id ?? ''));
+      const existing = await this.#storedIds(staged);
       const fresh = staged.filter((r) => !existing.has(r.message_id) && !isErased(r));
       if (fresh.length > 0)
         await this.#client.insert({ table: 'events', values: fresh, format: 'JSONEachRow' });
-      await this.#linkIdentities(staged.filter((r) => !isErased(r)));
+      for (const r of fresh) this.#recentIds.set(r.message_id, true);
+      await this.#linkIdentities(tombstoned.size > 0 ? staged.filter((r) => !isErased(r)) : staged);
       return fresh.length;
     });
   }
@@ -354,6 +361,9 @@ export class ClickHouseStore implements Store {
       for (const { table, name } of columns) {
         derived += await this.#deleteWhere(table, `${quoteIdentifier(name)} IN {ids:Array(String)}`, params);
       }
+      // Their links are gone; their ids are tombstoned, so nothing would use the entries, but they are wrong.
+      this.#linkedIds.clear();
+      this.#tombstones.invalidate();
       return { ids: list, eventsDeleted, derivedRowsDeleted: derived };
     });
   }
@@ -370,6 +380,7 @@ export class ClickHouseStore implements Store {
         { t: table, c: column },
       );
       if (Number(found?.n ?? 0) === 0) return 0;
+      if (table === 'identities') this.#linkedIds.clear();
       return this.#deleteWhere(table, `${quoteIdentifier(column)} < {at:DateTime64(3, 'UTC')}`, {
         at: toChTime(cutoff),
       });
@@ -378,6 +389,8 @@ export class ClickHouseStore implements Store {
 
   deleteEventsBefore(cutoff: number): Promise<number> {
     return this.#serialize(async () => {
+      // A deleted event delivered again is stored again, as on the other stores.
+      this.#recentIds.clear();
       const at = toChTime(cutoff);
       const [{ n }] = (await this.#select<{ n: number }>(
         `SELECT count() AS n FROM events FINAL WHERE timestamp < {at:DateTime64(3, 'UTC')}`,
@@ -532,17 +545,9 @@ export class ClickHouseStore implements Store {
 
   /** A tombstoned person's events that still arrive reveal anonymous ids the erasure could not know:
    * tombstone those too and remove what was stored under them. Returns every tombstoned id of the batch. */
-  async #extendTombstones(staged: EventRow[]): Promise<Map<string, string>> {
-    const ids = new Set<string>();
-    for (const r of staged) for (const id of [r.user_id, r.anonymous_id, r.previous_id]) if (id) ids.add(id);
-    const tombstoned = new Map(
-      (
-        await this.#select<{ distinct_id: string; erased_for: string }>(
-          'SELECT distinct_id, erased_for FROM tombstones FINAL WHERE distinct_id IN {ids:Array(String)}',
-          { ids: [...ids] },
-        )
-      ).map((r) => [r.distinct_id, r.erased_for]),
-    );
+  async #extendTombstones(staged: EventRow[]): Promise<Tombstoned> {
+    const tombstoned = await this.#tombstones.lookup((q, p) => this.#select(q, p), personIds(staged));
+    if (tombstoned.size === 0) return tombstoned;
     const revealed = new Map<string, string>();
     for (const r of staged) {
       const erasedFor = r.user_id === null ? undefined : tombstoned.get(r.user_id);
@@ -552,6 +557,7 @@ export class ClickHouseStore implements Store {
       }
     }
     if (revealed.size === 0) return tombstoned;
+    this.#tombstones.invalidate();
     await this.#client.insert({
       table: 'tombstones',
       values: [...revealed].map(([id, erasedFor]) => ({
@@ -573,23 +579,48 @@ export class ClickHouseStore implements Store {
   }
 
   /**
+   * Message ids of `staged` already in `events`. Ids this store wrote lately are known without asking; the
+   * rest are looked up, so a batch re-delivered after a restart, or by another process's log partition,
+   * is still skipped and not counted as new.
+   */
+  async #storedIds(staged: EventRow[]): Promise<Set<string>> {
+    const stored = new Set<string>();
+    const unknown: string[] = [];
+    for (const r of staged) {
+      if (this.#recentIds.has(r.message_id)) stored.add(r.message_id);
+      else unknown.push(r.message_id);
+    }
+    if (unknown.length === 0) return stored;
+    const found = await this.#select<{ message_id: string }>(
+      'SELECT message_id FROM events WHERE message_id IN {ids:Array(String)}',
+      { ids: unknown },
+    );
+    for (const r of found) stored.add(r.message_id);
+    return stored;
+  }
+
+  /**
    * The batch's identity links (identify: anonymous id -> user id; alias: previous id -> user id), resolved
    * through alias chains by the same resolver as DuckDB's store, so every row points at its person's root.
    * Writes of one store are serialized, so each batch resolves against the links stored before it.
    */
   async #linkIdentities(staged: EventRow[]): Promise<void> {
-    // Each distinct (id, person) pair once, at its first time.
+    // Each distinct (id, person) pair once, at its first time. Ids this store saw linked are out without
+    // a lookup (first link wins, and only erasure removes a link: an erased person's ids are tombstoned,
+    // so their events never get here).
     const pairs = new Map<string, CandidateLink>();
-    for (const r of staged) {
-      const ids = r.type === 'alias' ? [r.anonymous_id, r.previous_id] : [r.anonymous_id];
-      for (const id of ids) {
-        if (id === null || r.user_id === null || id === r.user_id) continue;
-        const key = `${id}\u0000${r.user_id}`;
-        const known = pairs.get(key);
-        if (known === undefined || r.timestamp < known.linkedAt) {
-          pairs.set(key, { distinctId: id, personId: r.user_id, linkedAt: r.timestamp, storedRoot: null });
-        }
+    const consider = (id: string | null, r: EventRow) => {
+      if (id === null || r.user_id === null || id === r.user_id || this.#linkedIds.has(id)) return;
+      const key = `${id}\u0000${r.user_id}`;
+      const known = pairs.get(key);
+      if (known === undefined || r.timestamp < known.linkedAt) {
+        pairs.set(key, { distinctId: id, personId: r.user_id, linkedAt: r.timestamp, storedRoot: null });
       }
+    };
+    for (const r of staged) {
+      if (r.user_id === null) continue;
+      consider(r.anonymous_id, r);
+      if (r.type === 'alias') consider(r.previous_id, r);
     }
     if (pairs.size === 0) return;
     const candidates = [...pairs.values()];
@@ -598,6 +629,7 @@ export class ClickHouseStore implements Store {
       { ids: [...new Set(candidates.flatMap((c) => [c.distinctId, c.personId]))] },
     );
     const roots = new Map(stored.map((r) => [r.distinct_id, r.person_id]));
+    for (const id of roots.keys()) this.#linkedIds.set(id, true);
     // Ids already linked are out (first link wins).
     const fresh = inResolveOrder(
       candidates
@@ -607,12 +639,23 @@ export class ClickHouseStore implements Store {
     if (fresh.length === 0) return;
     const { inserts, moves } = resolveLinks(fresh);
     // Stored rows pointing at an id that is now linked follow it to its root (person_key is MATERIALIZED,
-    // so the mutation recomputes it).
-    if (moves.size > 0) {
+    // so the mutation recomputes it). A mutation rewrites parts, so it runs only when such rows exist,
+    // which is rare: a newly linked id is usually an anonymous id nothing points at. (Without FINAL: an
+    // outdated row found too only costs an unneeded mutation.)
+    const pointed =
+      moves.size === 0
+        ? []
+        : (
+            await this.#select<{ person_id: string }>(
+              'SELECT DISTINCT person_id FROM identities WHERE person_id IN {from:Array(String)}',
+              { from: [...moves.keys()] },
+            )
+          ).map((r) => r.person_id);
+    if (pointed.length > 0) {
       await this.#command(
         `ALTER TABLE identities UPDATE person_id = transform(person_id, {from:Array(String)}, {to:Array(String)}, person_id)
          WHERE person_id IN {from:Array(String)}`,
-        { from: [...moves.keys()], to: [...moves.values()] },
+        { from: pointed, to: pointed.map((id) => moves.get(id) ?? id) },
         SYNC_MUTATION,
       );
     }
@@ -625,6 +668,7 @@ export class ClickHouseStore implements Store {
       })),
       format: 'JSONEachRow',
     });
+    for (const l of inserts) this.#linkedIds.set(l.distinctId, true);
   }
 
   /**
@@ -738,6 +782,15 @@ function json(value: unknown): string | null {
 function jsonText(value: unknown): string | null {
   if (value === undefined || value === null) return null;
   return typeof value === 'object' ? JSON.stringify(value) : String(value);
+}
+
+/** The batch's user, anonymous and previous ids (repeats included), read only if tombstones exist. */
+function* personIds(staged: EventRow[]): Generator<string> {
+  for (const r of staged) {
+    if (r.user_id !== null) yield r.user_id;
+    if (r.anonymous_id !== null) yield r.anonymous_id;
+    if (r.previous_id !== null) yield r.previous_id;
+  }
 }
 
 function toEventRow(e: TrackedEvent): EventRow {

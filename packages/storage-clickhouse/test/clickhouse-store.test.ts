@@ -1,11 +1,24 @@
 import assert from 'node:assert/strict';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
+import type { TrackedEvent } from '@tracklane/core';
 import type { Store } from '@tracklane/storage';
 import { runStoreConformance } from '@tracklane/storage/conformance';
 import { ClickHouseStore } from '@tracklane/storage-clickhouse';
 import { makeTempDir, type TempDir } from '@tracklane/test-utils';
 import { chdbClient, chdbQueryClient } from './chdb-client.ts';
+
+function event(messageId: string, userId: string): TrackedEvent {
+  return {
+    type: 'track',
+    event: 'Viewed',
+    messageId,
+    userId,
+    timestamp: '2026-05-01T00:00:00Z',
+    receivedAt: '2026-05-01T00:00:00Z',
+    sourceId: 's',
+  };
+}
 
 async function openChdbStore(dir: TempDir): Promise<ClickHouseStore> {
   const path = join(dir.path, 'chdb');
@@ -85,6 +98,62 @@ describe('ClickHouseStore specifics (chdb)', () => {
     }
     const result = await store.query("SELECT count(*) FROM events WHERE message_id = 'race-1'");
     assert.deepEqual(result.rows, [[1]]);
+  });
+
+  it('counts a batch re-delivered after a restart as not new and stores it once', async () => {
+    const batch = ['restart-1', 'restart-2', 'restart-3'].map((id) => event(id, 'restart-user'));
+    assert.equal(await store.insertEvents(batch), 3);
+    // A new process on the same data: nothing of this batch is in its memory.
+    const restarted = await openChdbStore(dir);
+    try {
+      assert.equal(await restarted.insertEvents([...batch, event('restart-4', 'restart-user')]), 1);
+    } finally {
+      await restarted.close();
+    }
+    const result = await store.query(
+      "SELECT count(*), uniqExact(message_id) FROM events WHERE message_id LIKE 'restart-%'",
+    );
+    assert.deepEqual(result.rows, [[4, 4]]);
+  });
+
+  it("keeps out a person's events right after another process erased them", async () => {
+    // This store has read the (empty) tombstones before the erasure happens elsewhere.
+    assert.equal(await store.insertEvents([event('gone-1', 'gone-user')]), 1);
+    const api = await openChdbStore(dir);
+    try {
+      await api.eraseUser('gone-user');
+    } finally {
+      await api.close();
+    }
+    assert.equal(await store.insertEvents([event('gone-1', 'gone-user'), event('gone-2', 'gone-user')]), 0);
+    assert.equal(await store.insertEvents([event('gone-3', 'other-user')]), 1);
+    const result = await store.query("SELECT message_id FROM events WHERE message_id LIKE 'gone-%'");
+    assert.deepEqual(result.rows, [['gone-3']]);
+  });
+
+  it('moves links already stored when their person is later aliased to another', async () => {
+    await store.insertEvents([
+      { ...event('chain-1', 'chain-u1'), type: 'identify', anonymousId: 'chain-anon' } as TrackedEvent,
+    ]);
+    await store.insertEvents([
+      {
+        ...event('chain-2', 'chain-u2'),
+        type: 'alias',
+        previousId: 'chain-u1',
+        timestamp: '2026-05-01T00:00:01Z',
+      } as TrackedEvent,
+    ]);
+    // Linked again in a later batch: already known, so no second link.
+    await store.insertEvents([
+      { ...event('chain-3', 'chain-u3'), type: 'identify', anonymousId: 'chain-anon' } as TrackedEvent,
+    ]);
+    const links = await store.query(
+      "SELECT distinct_id, person_id FROM identities WHERE distinct_id LIKE 'chain-%' ORDER BY distinct_id",
+    );
+    assert.deepEqual(links.rows, [
+      ['chain-anon', 'chain-u2'],
+      ['chain-u1', 'chain-u2'],
+    ]);
   });
 
   it('re-resolves identity links stored one level deep so each points at its root', async () => {
