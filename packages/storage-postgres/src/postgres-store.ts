@@ -1,3 +1,4 @@
+import { createHash } from 'node:crypto';
 import { type TrackedEvent, TracklaneError } from '@tracklane/core';
 import {
   type ColumnType,
@@ -97,6 +98,8 @@ export class PostgresStore implements Store {
   readonly #reader: string;
   readonly #options: { queryTimeoutMs: number; maxRows: number };
   readonly #tables = new Map<string, TableDefinition>();
+  /** `table.column` pairs known to lead an index (see #ensureLookupIndex). */
+  readonly #indexed = new Set<string>();
   readonly #partitions = new Set<string>();
   #closed = false;
 
@@ -305,11 +308,36 @@ export class PostgresStore implements Store {
       return;
     }
     const replace = options.replace;
+    const lookup = Object.keys(replace)[0];
+    if (lookup !== undefined) await this.#ensureLookupIndex(table, lookup);
     await this.#transaction(async (client) => {
       if (unique.length > 0) await client.query(insert, [rowsJson]);
       const deletion = deleteOthersSql(definition, unique, replace);
       if (deletion !== undefined) await client.query(deletion.sql, deletion.params);
     });
+  }
+
+  /**
+   * `replace` deletes by its filter at every call (each checkpoint of a projection that retracts rows):
+   * without an index on the filter's first column that is a scan of the whole table each time. Built once,
+   * on first use, unless an index already leads with the column (one kept across a swapTable, say); the
+   * name is derived from the table and column, not spelled out, so it stays within PostgreSQL's 63 bytes.
+   */
+  async #ensureLookupIndex(table: string, column: string): Promise<void> {
+    const key = `${table}.${column}`;
+    if (this.#indexed.has(key)) return;
+    const found = await this.#run(
+      `SELECT 1 FROM pg_index i JOIN pg_attribute a ON a.attrelid = i.indrelid AND a.attnum = i.indkey[0]
+       WHERE i.indrelid = to_regclass($1) AND a.attname = $2`,
+      [quoteIdentifier(table), column],
+    );
+    if (found.rowCount === 0) {
+      const name = `lookup_${createHash('sha256').update(key).digest('hex').slice(0, 16)}`;
+      await this.#run(
+        `CREATE INDEX IF NOT EXISTS ${quoteIdentifier(name)} ON ${quoteIdentifier(table)} (${quoteIdentifier(column)})`,
+      );
+    }
+    this.#indexed.add(key);
   }
 
   async swapTable(source: string, target: string): Promise<void> {
@@ -322,11 +350,18 @@ export class PostgresStore implements Store {
       this.#tables.delete(source);
       this.#tables.set(target, { ...definition, name: target });
     }
+    this.#forgetIndexes(source);
+    this.#forgetIndexes(target);
   }
 
   async dropTable(table: string): Promise<void> {
     await this.#run(`DROP TABLE IF EXISTS ${quoteIdentifier(table)}`);
     this.#tables.delete(table);
+    this.#forgetIndexes(table);
+  }
+
+  #forgetIndexes(table: string): void {
+    for (const key of this.#indexed) if (key.startsWith(`${table}.`)) this.#indexed.delete(key);
   }
 
   eraseUser(userId: string, knownIds: string[] = []): Promise<Erasure> {

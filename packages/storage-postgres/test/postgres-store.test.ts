@@ -180,6 +180,29 @@ if (missing !== undefined) {
       assert.equal(await store.insertEvents([at('r-1', '1999-01-05T00:00:00Z')]), 1);
     });
 
+    it("indexes a replace filter's first column, so retracting rows does not scan the table", async () => {
+      await store.defineTable({
+        name: 'open_rows',
+        columns: [
+          { name: 'id', type: 'string' },
+          { name: 'visitor_id', type: 'string' },
+          { name: 'is_open', type: 'bool' },
+        ],
+        primaryKey: ['id'],
+      });
+      const indexed = async () =>
+        (
+          await store.query(
+            "SELECT count(*) FROM pg_indexes WHERE tablename = 'open_rows' AND indexdef LIKE '%(visitor_id)'",
+          )
+        ).rows[0]![0];
+      assert.equal(await indexed(), 0);
+      await store.upsert('open_rows', [{ id: 'a', visitor_id: 'v', is_open: true }], {
+        replace: { visitor_id: ['v'], is_open: [true] },
+      });
+      assert.equal(await indexed(), 1);
+    });
+
     it("returns rows in the DuckDB store's JSON shapes", async () => {
       const result = await store.query(
         `SELECT 2::bigint AS i, 1.5::numeric AS d, '{"a":1}'::jsonb AS j,
