@@ -91,14 +91,15 @@ export async function ingest(
     const clientId = result.event.messageId !== undefined;
     const event = toTrackedEvent(result.event, source.id, facts.receivedAt);
     const key = clientId ? DedupIndex.key(source.id, event.messageId) : undefined;
+    const slot = key === undefined ? -1 : dedup.slotOf(key);
     // A client message id whose append is still in flight (in another request) is not a duplicate yet: a
     // client whose request timed out retries while the first append is pending, and answering that retry
     // "duplicate" acknowledged events the pending append could still fail to store (seen when a NATS node
     // was killed: the append gave up after 10 s, the retry had been acked). The retry is appended again;
     // the log's message-id dedup and the store's insert on message id absorb the copy.
-    if (key !== undefined && dedup.has(key, now)) {
+    if (key !== undefined && slot !== -1 && dedup.isFresh(slot, now)) {
       // keys.includes only runs for an id in flight elsewhere (rare): a repeat within this request stays a duplicate.
-      if (!dedup.appending(key) || keys.includes(key)) {
+      if (!dedup.isAppending(slot) || keys.includes(key)) {
         duplicates++;
         continue;
       }
@@ -122,7 +123,7 @@ export async function ingest(
       }
     }
     if (key !== undefined) {
-      slots.push(dedup.begin(key, now));
+      slots.push(dedup.begin(key, slot, now));
       keys.push(key);
     }
     records.push(toEventRecord(event, now));

@@ -66,45 +66,54 @@ export class DedupIndex {
   }
 
   has(key: string, nowMs: number): boolean {
-    const slot = this.#slotOf.get(key);
-    return slot !== undefined && nowMs - this.#ats[slot]! < this.#windowMs;
-  }
-
-  /** Marks a key as taken before its append, so a concurrent duplicate is recognised. */
-  add(key: string, nowMs: number): void {
-    const old = this.#slotOf.get(key);
-    if (old !== undefined) this.#keys[old] = undefined;
-    if (this.#count >= this.#maxEntries) this.#evictOldest();
-    const slot = (this.#head + this.#count) % this.#maxEntries;
-    this.#keys[slot] = key;
-    this.#ats[slot] = nowMs;
-    this.#appending[slot] = 0;
-    this.#stored[slot] = false;
-    this.#count++;
-    this.#slotOf.set(key, slot);
+    const slot = this.slotOf(key);
+    return slot !== -1 && this.isFresh(slot, nowMs);
   }
 
   /**
-   * Takes a key for an append about to start (`add`) and counts that append as in flight; a key whose
-   * append is already in flight keeps its slot and counts one more. Returns the slot for `settle`. The
-   * in-flight state lives in the ring beside the key, so the hot path pays no second map.
+   * The key's ring slot, or -1. The ingest path looks a key up once and passes the slot on (`isFresh`,
+   * `isAppending`, `begin`): with a million keys every map operation is a few cache misses, and a new
+   * event then costs one lookup, one insert and one eviction.
    */
-  begin(key: string, nowMs: number): number {
-    const slot = this.#slotOf.get(key);
-    if (slot !== undefined && this.#appending[slot]! > 0) {
+  slotOf(key: string): number {
+    return this.#slotOf.get(key) ?? -1;
+  }
+
+  /** Whether the key in `slot` was taken within the window. */
+  isFresh(slot: number, nowMs: number): boolean {
+    return nowMs - this.#ats[slot]! < this.#windowMs;
+  }
+
+  /** Whether some request is appending the key in `slot` right now (then it is not a duplicate yet). */
+  isAppending(slot: number): boolean {
+    return this.#appending[slot]! > 0;
+  }
+
+  /** Marks a key as taken (as before its append), so a concurrent duplicate is recognised. */
+  add(key: string, nowMs: number): void {
+    this.#insert(key, this.slotOf(key), nowMs);
+  }
+
+  /**
+   * Takes a key for an append about to start and counts that append as in flight; a key whose append is
+   * already in flight keeps its slot and counts one more. `slot` is what `slotOf` answered for the key
+   * (it may have been evicted since). Returns the slot for `settle`. The in-flight state lives in the ring
+   * beside the key, so the hot path pays no second map.
+   */
+  begin(key: string, slot: number, nowMs: number): number {
+    if (slot !== -1 && this.#keys[slot] === key && this.#appending[slot]! > 0) {
       this.#appending[slot]!++;
       return slot;
     }
-    this.add(key, nowMs);
-    const added = this.#slotOf.get(key)!;
+    const added = this.#insert(key, slot, nowMs);
     this.#appending[added] = 1;
     return added;
   }
 
   /** Whether some request is appending this key right now (it is then not a duplicate yet: see ingest). */
   appending(key: string): boolean {
-    const slot = this.#slotOf.get(key);
-    return slot !== undefined && this.#appending[slot]! > 0;
+    const slot = this.slotOf(key);
+    return slot !== -1 && this.isAppending(slot);
   }
 
   /**
@@ -215,6 +224,20 @@ export class DedupIndex {
       else live.push({ name, bucket });
     }
     return live;
+  }
+
+  /** Puts a key at the ring's tail; `previous` is its current slot or -1 (a stale one is ignored). */
+  #insert(key: string, previous: number, nowMs: number): number {
+    if (previous !== -1 && this.#keys[previous] === key) this.#keys[previous] = undefined;
+    if (this.#count >= this.#maxEntries) this.#evictOldest();
+    const slot = (this.#head + this.#count) % this.#maxEntries;
+    this.#keys[slot] = key;
+    this.#ats[slot] = nowMs;
+    this.#appending[slot] = 0;
+    this.#stored[slot] = false;
+    this.#count++;
+    this.#slotOf.set(key, slot);
+    return slot;
   }
 
   #evictOldest(): void {
