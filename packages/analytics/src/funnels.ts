@@ -143,13 +143,17 @@ export function buildFunnel(
         // that step-2 event is its first step 2. One sort instead of an ASOF join against every step-1 event.
         // A person's last step-1 event, when nothing follows it, is kept too (t1 NULL): then every person with
         // a step 1 has a row here, and only a breakdown (per person and value) still needs every start.
+        // One lead() instead of two (3-8% of the funnel's CPU time on the 10M bench): the next event's time
+        // if it is a step 2, else a time before the range (`before`), which no event in ev can have; NULL
+        // after the last.
+        const before = q.instant(new Date(Date.parse(request.from) - 1000).toISOString());
         candidates = `
       candidates AS (
-        SELECT person_id, ts, breakdown, CASE WHEN next_m1 THEN next_ts END AS t1 FROM (
-          SELECT person_id, ts, breakdown, m0, ${d.shift('lead', 'm1', 1, 'w')} AS next_m1, ${d.shift('lead', 'ts', 1, 'w')} AS next_ts
+        SELECT person_id, ts, breakdown, CASE WHEN next_t > ${before} THEN next_t END AS t1 FROM (
+          SELECT person_id, ts, breakdown, m0, ${d.shift('lead', `CASE WHEN m1 THEN ts ELSE ${before} END`, 1, 'w')} AS next_t
           FROM ev WHERE m0 OR m1
           WINDOW w AS (PARTITION BY person_id ORDER BY ts, m0 DESC)
-        ) AS marked WHERE m0 AND (next_m1 OR next_ts IS NULL)
+        ) AS marked WHERE m0 AND (next_t IS NULL OR next_t > ${before})
       )`;
         if (request.breakdown === undefined) reachedAll = '';
       } else {
