@@ -165,6 +165,8 @@ export class PartitionFeed {
     debug('feed %s: consumer %s from %d on %s', this.stream, info.name, from, info.cluster?.leader);
     const messages = await consumer.consume({ max_messages: PULL_BATCH, expires: PULL_EXPIRES_MS });
     this.messages = messages;
+    // stop() during the awaits above had nothing to close yet; the loop below would then wait forever.
+    if (this.stopped) this.abandon();
     void (async () => {
       for await (const s of messages.status()) {
         if (s.type === 'heartbeat') this.lastSignal = Date.now();

@@ -3,6 +3,7 @@ import { jetstreamManager } from '@nats-io/jetstream';
 import { connect } from '@nats-io/transport-node';
 import type { LogFixture } from '@tracklane/log/conformance';
 import { NatsLog } from '../src/index.ts';
+import { retryTransient } from '../src/transient.ts';
 
 /**
  * A fresh namespace per test on a shared server: streams and buckets of one test never meet another's,
@@ -32,7 +33,18 @@ export function natsFixture(
           for await (const name of jsm.streams.names()) {
             if (name.startsWith(`${namespace}_`) || name.startsWith(`KV_${namespace}_`)) doomed.push(name);
           }
-          await Promise.all(doomed.map((name) => jsm.streams.delete(name)));
+          // A delete is a cluster-wide operation; on a loaded machine it can outlast the 5 s request
+          // timeout, and a retry then finds the stream already gone.
+          await Promise.all(
+            doomed.map((name) =>
+              retryTransient(() =>
+                jsm.streams.delete(name).catch((err: unknown) => {
+                  if (!/not found/i.test(String((err as Error).message))) throw err;
+                  return true;
+                }),
+              ),
+            ),
+          );
         } finally {
           await nc.close();
         }
