@@ -10,6 +10,10 @@
  * - whole pipeline: a real `tracklane start`, where the storage writer (DuckDB), the dead-letter writer
  *   and the stream pipelines share the two cores with the collector and the load generator.
  *
+ * The ingest figures run in rounds (3; 1 with --quick) that interleave each baseline with the figure it is
+ * compared to, and the round with the median ratio is reported, so load drifting on a shared machine weighs
+ * on both sides. The whole-pipeline figures run once, after.
+ *
  * The load generator is wrk (Debian's, installed when missing; one thread), because autocannon, being
  * JavaScript, saturates a core before nginx does; `BENCH_LOADGEN=autocannon` uses autocannon instead.
  * nginx is installed from Debian when missing.
@@ -62,6 +66,7 @@ const batch = JSON.stringify({
 
 interface Run {
   rps: number;
+  requests: number;
   p50: number;
   p99: number;
   non2xx: number;
@@ -103,7 +108,7 @@ async function loadMeasured(
   const before = cpuMicros(pid);
   const run = await load(url, body, seconds, path);
   const after = cpuMicros(pid);
-  const requests = run.rps * seconds;
+  const requests = run.requests;
   if (before !== undefined && after !== undefined && requests > 0)
     run.cpuUsPerRequest = (after - before) / requests;
   return run;
@@ -141,6 +146,7 @@ async function autocannonLoad(url: string, body: string, seconds: number, path: 
   });
   return {
     rps: result.requests.average,
+    requests: result.requests.total,
     p50: result.latency.p50,
     p99: result.latency.p99,
     non2xx: result.non2xx + result.errors,
@@ -206,7 +212,13 @@ end
     const line = output.split('\n').find((l) => l.startsWith('{"requests"'));
     if (line === undefined) throw new Error(`wrk printed no summary:\n${output}`);
     const r = JSON.parse(line) as { requests: number; us: number; p50: number; p99: number; non2xx: number };
-    return { rps: r.requests / (r.us / 1e6), p50: r.p50 / 1000, p99: r.p99 / 1000, non2xx: r.non2xx };
+    return {
+      rps: r.requests / (r.us / 1e6),
+      requests: r.requests,
+      p50: r.p50 / 1000,
+      p99: r.p99 / 1000,
+      non2xx: r.non2xx,
+    };
   };
 }
 
@@ -332,6 +344,22 @@ interface Figures {
   single: Run;
   batch: Run;
   accepted?: number;
+  /** Events in 2xx answers over the same runs as `accepted`. */
+  answered?: number;
+  /** Ratio of every round, when there were several. */
+  ratios?: string;
+}
+
+interface Round {
+  nginxSingle: Run | undefined;
+  bareSingle: Run;
+  bareBatch: Run;
+  ingest: { single: Run; batch: Run };
+}
+
+function medianBy<T>(items: T[], value: (item: T) => number): T {
+  const sorted = [...items].sort((a, b) => value(a) - value(b));
+  return sorted[Math.floor((sorted.length - 1) / 2)]!;
 }
 
 async function measure(
@@ -339,16 +367,13 @@ async function measure(
   url: string,
   pid: number | undefined,
   seconds: number,
-  accepted?: () => Promise<number>,
 ): Promise<Figures> {
   // Warm-up: JIT, the log's first segments, DuckDB's first writes.
   await load(url, single, 2, '/v1/track');
   await load(url, batch, 2, '/v1/batch');
-  const before = accepted === undefined ? 0 : await accepted();
   const singleRun = await loadMeasured(load, pid, url, single, seconds, '/v1/track');
   const batchRun = await loadMeasured(load, pid, url, batch, seconds, '/v1/batch');
-  if (accepted === undefined) return { single: singleRun, batch: batchRun };
-  return { single: singleRun, batch: batchRun, accepted: (await accepted()) - before };
+  return { single: singleRun, batch: batchRun };
 }
 
 const workload: Workload = {
@@ -356,36 +381,70 @@ const workload: Workload = {
   description:
     'collector HTTP: single events req/s and 50-event batches events/s (ingest-only and whole pipeline) vs nginx and bare node:http',
   async run(ctx: BenchContext): Promise<BenchResult[]> {
-    const seconds = ctx.quick ? 3 : 10;
+    // Rounds interleave each baseline with the figure it is compared to, so a machine whose load drifts
+    // (shared CI, other work) weighs on both; the round with the median ratio is reported.
+    const seconds = ctx.quick ? 3 : 5;
+    const rounds = ctx.quick ? 1 : 3;
     const useWrk = process.env.BENCH_LOADGEN !== 'autocannon' && installed('wrk', 'wrk');
     const generator = useWrk ? 'wrk, 1 thread' : 'autocannon';
     const load = useWrk ? wrkLoad(ctx.tmpDir) : autocannonLoad;
-    const steps = 6;
-    ctx.progress('nginx', 0, steps);
+    const steps = rounds + 2;
+    ctx.progress('starting nginx, node:http, tracklane ingest', 0, steps);
     const nginx = await startNginx(ctx.tmpDir);
-    const nginxSingle =
-      nginx === undefined
-        ? undefined
-        : await loadMeasured(load, nginx.pid, nginx.url, single, seconds, '/v1/track');
-    nginx?.stop();
-    ctx.progress('node:http', 1, steps);
     const bare = await startBareNode();
-    const bareSingle = await loadMeasured(load, bare.child.pid, bare.url, single, seconds, '/v1/track');
-    const bareBatch = await loadMeasured(load, bare.child.pid, bare.url, batch, seconds, '/v1/batch');
-    bare.child.kill('SIGTERM');
-
-    ctx.progress('tracklane ingest', 2, steps);
     const ingestServer = await startIngest(join(ctx.tmpDir, 'ingest'));
-    let ingest: Figures;
+    const measured: Round[] = [];
+    let acceptedDuringRounds: number;
     try {
-      ingest = await measure(load, ingestServer.url, ingestServer.pid, seconds, () =>
-        acceptedEvents(ingestServer.url),
-      );
+      await load(ingestServer.url, single, 2, '/v1/track');
+      await load(ingestServer.url, batch, 2, '/v1/batch');
+      const acceptedBefore = await acceptedEvents(ingestServer.url);
+      for (let r = 0; r < rounds; r++) {
+        ctx.progress(`round ${r + 1} of ${rounds}`, r + 1, steps);
+        const run = (pid: number | undefined, url: string, body: string, path: string) =>
+          loadMeasured(load, pid, url, body, seconds, path);
+        const nginxSingle =
+          nginx === undefined ? undefined : await run(nginx.pid, nginx.url, single, '/v1/track');
+        const bareSingle = await run(bare.child.pid, bare.url, single, '/v1/track');
+        const ingestSingle = await run(ingestServer.pid, ingestServer.url, single, '/v1/track');
+        const bareBatch = await run(bare.child.pid, bare.url, batch, '/v1/batch');
+        const ingestBatch = await run(ingestServer.pid, ingestServer.url, batch, '/v1/batch');
+        measured.push({
+          nginxSingle,
+          bareSingle,
+          bareBatch,
+          ingest: { single: ingestSingle, batch: ingestBatch },
+        });
+      }
+      acceptedDuringRounds = (await acceptedEvents(ingestServer.url)) - acceptedBefore;
     } finally {
+      nginx?.stop();
+      bare.child.kill('SIGTERM');
       await ingestServer.stop();
     }
+    const singleRatio = (r: Round) => r.ingest.single.rps / (r.nginxSingle ?? r.bareSingle).rps;
+    const batchRatio = (r: Round) => r.ingest.batch.rps / r.bareBatch.rps;
+    const singleRound = medianBy(measured, singleRatio);
+    const batchRound = medianBy(measured, batchRatio);
+    const { nginxSingle, bareSingle } = singleRound;
+    const { bareBatch } = batchRound;
+    const ingest: Figures = {
+      single: singleRound.ingest.single,
+      batch: batchRound.ingest.batch,
+      accepted: acceptedDuringRounds,
+      answered: measured.reduce(
+        (sum, r) =>
+          sum +
+          (r.ingest.single.requests - r.ingest.single.non2xx) +
+          (r.ingest.batch.requests - r.ingest.batch.non2xx) * BATCH,
+        0,
+      ),
+      ratios: `single ${measured.map((r) => singleRatio(r).toFixed(2)).join(', ')}; batch ${measured
+        .map((r) => batchRatio(r).toFixed(2))
+        .join(', ')}`,
+    };
 
-    ctx.progress('tracklane start', 4, steps);
+    ctx.progress('tracklane start', rounds + 1, steps);
     const tracklane = await startTracklaneProcess({
       dataDir: join(ctx.tmpDir, 'data'),
       writeKey: WRITE_KEY,
@@ -437,9 +496,12 @@ const workload: Workload = {
           'baseline p50/p99 ms': `${bareBatch.p50} / ${bareBatch.p99}`,
           'server CPU us per request (tracklane / node:http)': cpuPerRequest(f.batch, bareBatch),
           'tracklane non-2xx': f.batch.non2xx,
+          ...(f.ratios === undefined ? {} : { 'ratio per round': f.ratios }),
           ...(f.accepted === undefined
             ? {}
-            : { 'events acknowledged durable (collector counter, both runs)': f.accepted }),
+            : {
+                'events acknowledged durable, all rounds (collector counter / in 2xx answers wrk saw)': `${f.accepted} / ${f.answered}`,
+              }),
         },
       },
     ];
