@@ -46,6 +46,11 @@ export interface ClickHouseStoreOptions {
    * They are server-wide and need the CREATE FUNCTION grant; true unless told.
    */
   compatFunctions?: boolean;
+  /**
+   * How many events after opening have their message ids looked up in `events` when this store has not
+   * written them itself (see insertEvents); 20,000 unless told.
+   */
+  idLookupsAfterOpen?: number;
 }
 
 /** The oldest release with everything used here: DateTime64, JSON_VALUE, SQL UDFs, the `final` setting. */
@@ -64,6 +69,12 @@ const BUILTIN_TABLES = ['events', 'identities', 'tombstones', 'dead_letters', 's
 
 /** Ids remembered as written by this store: 100 writer batches of 2,000, a few MB. */
 const RECENT_IDS = 200_000;
+/**
+ * A restarted writer is first re-delivered what it had written but not committed: the log's uncommitted
+ * tail, at most a poll (2,000 records) per partition it owned. Ids of that many events after opening are
+ * looked up, so those are counted as not new.
+ */
+const ID_LOOKUPS_AFTER_OPEN = 20_000;
 /** Ids remembered as linked: a person's anonymous ids recur in every batch they send events in. */
 const LINKED_IDS = 200_000;
 
@@ -91,15 +102,22 @@ interface EventRow {
 }
 
 /**
- * The Store on ClickHouse. Writes of one process are serialized (the check-then-insert dedup of
- * insertEvents needs that); several processes may write at once, ReplacingMergeTree and FINAL reads make
- * their races converge to the same rows.
+ * The Store on ClickHouse. Writes of one process are serialized; several processes may write at once.
+ *
+ * Exactly-once by message id rests on the table, not on a lookup before each insert: `events` is a
+ * ReplacingMergeTree keyed by (day, message id) and every read (query, scan, counts before deletes) uses
+ * FINAL, so an event written twice (racing writers, or a batch re-delivered to another process after a
+ * crash) is read once, and merges drop the copy. insertEvents skips without asking the server the ids this
+ * store wrote lately, and looks ids up only in its first batches after opening (a restart's re-delivery),
+ * so its returned count is exact there; a re-delivery it neither remembers nor looks up is written again,
+ * read once, and counted. Erased ids (tombstones) and identity links are checked on every batch.
  */
 export class ClickHouseStore implements Store {
   readonly sqlDialect = 'clickhouse' as const;
   readonly #client: ClickHouseClient;
   readonly #queryClient: ClickHouseClient | undefined;
   readonly #options: { queryTimeoutMs: number; maxRows: number; compatFunctions: boolean };
+  #idLookupsLeft: number;
   readonly #tables = new Map<string, TableDefinition>();
   #writeChain: Promise<unknown> = Promise.resolve();
   #closed = false;
@@ -117,6 +135,7 @@ export class ClickHouseStore implements Store {
       maxRows: options.maxRows ?? 10_000,
       compatFunctions: options.compatFunctions ?? true,
     };
+    this.#idLookupsLeft = options.idLookupsAfterOpen ?? ID_LOOKUPS_AFTER_OPEN;
   }
 
   /** Connects, checks the server version and migrates. */
@@ -579,9 +598,10 @@ export class ClickHouseStore implements Store {
   }
 
   /**
-   * Message ids of `staged` already in `events`. Ids this store wrote lately are known without asking; the
-   * rest are looked up, so a batch re-delivered after a restart, or by another process's log partition,
-   * is still skipped and not counted as new.
+   * Message ids of `staged` known to be in `events`: those this store wrote lately, and in the first
+   * batches after opening, those the server holds. A lookup sends every id and reads the message_id column
+   * of every part (its bloom filter cannot prune for 2,000 ids), which is why it is not done on every batch
+   * (see the class comment).
    */
   async #storedIds(staged: EventRow[]): Promise<Set<string>> {
     const stored = new Set<string>();
@@ -590,7 +610,8 @@ export class ClickHouseStore implements Store {
       if (this.#recentIds.has(r.message_id)) stored.add(r.message_id);
       else unknown.push(r.message_id);
     }
-    if (unknown.length === 0) return stored;
+    if (unknown.length === 0 || this.#idLookupsLeft <= 0) return stored;
+    this.#idLookupsLeft -= unknown.length;
     const found = await this.#select<{ message_id: string }>(
       'SELECT message_id FROM events WHERE message_id IN {ids:Array(String)}',
       { ids: unknown },

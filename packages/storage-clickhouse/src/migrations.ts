@@ -20,9 +20,9 @@ export const MIGRATIONS: readonly Migration[] = [
     statements: [
       // Sorted by day then message id, partitioned by month: time-range scans read few parts and retention
       // drops whole partitions. ReplacingMergeTree collapses an event written twice by racing writers on its
-      // next merge; reads use FINAL (see query) so answers are exact before that. insertEvents checks ids
-      // first, so in one process a re-delivered event is never written at all. The bloom filters serve that
-      // check and erasure, which look rows up by id, not by time.
+      // next merge; reads use FINAL (see query) so answers are exact before that. This is what makes a
+      // re-delivered event count once (insertEvents only skips the ids it remembers, see ClickHouseStore).
+      // The bloom filters serve erasure and those checks, which look rows up by id, not by time.
       `CREATE TABLE IF NOT EXISTS events (
         message_id   String,
         type         LowCardinality(String),

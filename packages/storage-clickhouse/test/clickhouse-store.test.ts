@@ -116,6 +116,30 @@ describe('ClickHouseStore specifics (chdb)', () => {
     assert.deepEqual(result.rows, [[4, 4]]);
   });
 
+  it('reads a re-delivered batch once when it was neither remembered nor looked up', async () => {
+    const batch = ['again-1', 'again-2'].map((id) => event(id, 'again-user'));
+    await store.insertEvents(batch);
+    // Another process, past its lookups after opening: it writes the batch again.
+    const other = await ClickHouseStore.open({
+      client: chdbClient(join(dir.path, 'chdb')),
+      idLookupsAfterOpen: 0,
+    });
+    try {
+      await other.insertEvents(batch);
+    } finally {
+      await other.close();
+    }
+    const result = await store.query(
+      "SELECT count(*), uniqExact(message_id) FROM events WHERE message_id LIKE 'again-%'",
+    );
+    assert.deepEqual(result.rows, [[2, 2]]);
+    const scanned: string[] = [];
+    for await (const rows of store.scanEvents({})) {
+      for (const r of rows) if (r.message_id.startsWith('again-')) scanned.push(r.message_id);
+    }
+    assert.deepEqual(scanned, ['again-1', 'again-2']);
+  });
+
   it("keeps out a person's events right after another process erased them", async () => {
     // This store has read the (empty) tombstones before the erasure happens elsewhere.
     assert.equal(await store.insertEvents([event('gone-1', 'gone-user')]), 1);
