@@ -63,8 +63,6 @@ const EVENT_COLUMNS = [
   'context',
 ] as const;
 
-const UPSERT_CHUNK_ROWS = 200;
-
 const ISO_FORMAT = '%Y-%m-%dT%H:%M:%S.%gZ';
 
 /** The page an event happened on (Segment `context.page`, the collector's parsed URL, a page call's
@@ -304,24 +302,33 @@ export class DuckDbStore implements Store {
       definition.primaryKey.map((k, i) => String(toSqlValue(row[k], keyTypes[i]!))).join('\u0000'),
     );
     const columnList = definition.columns.map((c) => quoteIdentifier(c.name)).join(', ');
-    const rowPlaceholder = (base: number) =>
-      `(${definition.columns.map((c, i) => `CAST($${base + i + 1} AS ${SQL_TYPES[c.type]})`).join(', ')})`;
-    const onConflict = upsertConflictClause(definition);
+    // All rows go in as one JSON text parameter that DuckDB unnests into typed columns: binding a parameter
+    // per value cost ~0.5 ms a row (sessions rows, 13 columns), this ~0.04 ms. Names are identifiers
+    // (checked by quoteIdentifier) and types come from SQL_TYPES, so the spliced structure is safe.
+    const structure = JSON.stringify(
+      Object.fromEntries(
+        definition.columns.map((c) => [c.name, c.type === 'json' ? 'VARCHAR' : SQL_TYPES[c.type]]),
+      ),
+    );
+    const fields = definition.columns
+      .map((c) => {
+        const field = `struct_extract(r, '${c.name}')`;
+        return c.type === 'json' ? `CAST(${field} AS JSON)` : field;
+      })
+      .join(', ');
+    const insert = `INSERT INTO ${quoteIdentifier(table)} (${columnList})
+      SELECT ${fields} FROM (SELECT unnest(from_json($1, '[${structure}]')) AS r)
+      ${upsertConflictClause(definition)}`;
+    const json = JSON.stringify(
+      unique.map((row) => {
+        const out: Record<string, unknown> = {};
+        for (const c of definition.columns) out[c.name] = toJsonCell(row[c.name], c.type);
+        return out;
+      }),
+    );
     return this.#serialize(() =>
       this.#transaction(async () => {
-        for (let start = 0; start < unique.length; start += UPSERT_CHUNK_ROWS) {
-          const chunk = unique.slice(start, start + UPSERT_CHUNK_ROWS);
-          const values: DuckDBValue[] = [];
-          const tuples: string[] = [];
-          for (const row of chunk) {
-            tuples.push(rowPlaceholder(values.length));
-            for (const column of definition.columns) values.push(toSqlValue(row[column.name], column.type));
-          }
-          await this.#writer.run(
-            `INSERT INTO ${quoteIdentifier(table)} (${columnList}) VALUES ${tuples.join(', ')} ${onConflict}`,
-            values,
-          );
-        }
+        if (unique.length > 0) await this.#writer.run(insert, [json]);
         if (options.replace !== undefined) await this.#deleteOthers(definition, unique, options.replace);
       }),
     );
@@ -682,6 +689,13 @@ function upsertConflictClause(table: TableDefinition): string {
   const v = quoteIdentifier(table.version);
   const t = quoteIdentifier(table.name);
   return `ON CONFLICT (${key}) DO UPDATE SET ${set} WHERE ${t}.${v} IS NULL OR excluded.${v} >= ${t}.${v}`;
+}
+
+/** A value as JSON for `from_json` in upsert: what toSqlValue gives, with 64-bit integers as text. */
+function toJsonCell(value: unknown, type: ColumnType): unknown {
+  const v = toSqlValue(value, type);
+  if (typeof v !== 'bigint') return v;
+  return Number.isSafeInteger(Number(v)) ? Number(v) : v.toString();
 }
 
 function toSqlValue(value: unknown, type: ColumnType): DuckDBValue {
