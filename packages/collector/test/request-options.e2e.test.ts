@@ -115,4 +115,17 @@ describe('collector request options over real HTTP', () => {
     assert.match(String(requestLetters[0]![0]), /not valid JSON|Unexpected token/);
     assert.equal(letters.filter((l) => String(l[0]).startsWith('validation')).length, 1);
   });
+
+  it('keeps at most 64 KB of a failed request body', async () => {
+    const big = `{"type":"track","event":"${'x'.repeat(100 * 1024)}" oops`;
+    assert.equal((await plain.send('/v1/track', big)).status, 400);
+    const [length] = await waitFor(async () => {
+      const found = await rows(
+        plain,
+        "SELECT length(payload) FROM dead_letters WHERE reason LIKE 'invalid_request%' AND payload LIKE '%xxxxxxxx%'",
+      );
+      return found.length === 1 ? found[0] : undefined;
+    });
+    assert.equal(Number(length), 64 * 1024);
+  });
 });
