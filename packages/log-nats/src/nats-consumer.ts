@@ -32,6 +32,7 @@ export interface ConsumerHost {
   readonly offsets: KV;
   readonly sessionTimeoutMs: number;
   range(topic: string, partition: number): Promise<{ start: number; end: number }>;
+  readBySequence(topic: string, partition: number, from: number, count: number): Promise<LogRecord[]>;
   commit(group: string, offsets: TopicPartitionOffset[]): Promise<void>;
   assertOpen(): void;
   forget(consumer: NatsConsumer): void;
@@ -435,6 +436,7 @@ export class NatsConsumer implements Consumer {
       from,
       () => this.wake(),
       async () => (await this.host.range(topic, partition)).end,
+      (from, count) => this.host.readBySequence(topic, partition, from, count),
     );
   }
 

@@ -118,6 +118,8 @@ export class NatsLog implements Log {
       offsets: buckets.offsets,
       sessionTimeoutMs,
       range: (topic, partition) => this.range(this.partitionStream(topic, partition)),
+      readBySequence: (topic, partition, from, count) =>
+        this.readBySequence(topic, partition, this.partitionStream(topic, partition), from, count),
       commit: (group, offsets) => this.commitOffsets(group, offsets),
       assertOpen: () => this.assertOpen(),
       forget: (consumer) => this.consumers.delete(consumer),
