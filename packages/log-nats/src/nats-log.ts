@@ -146,7 +146,9 @@ export class NatsLog implements Log {
     }
     try {
       const js = jetstream(nc);
-      const jsm = await jetstreamManager(nc);
+      // Checks the JetStream API answers: it does not while the cluster elects its meta leader (a node
+      // was just lost, or the cluster just started), for a few seconds.
+      const jsm = await retryTransient(() => jetstreamManager(nc));
       const kvm = new Kvm(js);
       // allow_direct off: direct gets may be answered by a replica that has not applied the latest write,
       // and a committed offset or a topic just created must be visible to the next read.
@@ -177,7 +179,12 @@ export class NatsLog implements Log {
       return log;
     } catch (err) {
       await nc.close().catch(() => undefined);
-      throw err;
+      if (err instanceof TracklaneError || !isTransient(err)) throw err;
+      throw new TracklaneError(
+        'E_NOT_READY',
+        `NATS at ${String(options.servers)} does not answer JetStream requests: ${(err as Error).message}; check that JetStream is enabled and the cluster has a leader, then retry`,
+        { cause: err },
+      );
     }
   }
 
