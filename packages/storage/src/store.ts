@@ -121,7 +121,9 @@ export interface Store {
    * Inserts raw events into `events` (one column per top-level field, JSON bags as JSON, plus `page_path`
    * and `is_bot` extracted for web analytics); an event whose messageId is already stored, or whose user/anonymous id is
    * tombstoned, is skipped. Links anonymous ids to user ids (identify, alias) for identity stitching.
-   * Returns how many were new.
+   * Returns how many were new. ClickHouse counts a re-delivery it neither remembers nor looks up (past the
+   * first lookups after opening, e.g. a partition taken over from a crashed processor) as new: the row is
+   * written again and read once (ReplacingMergeTree + FINAL), so only this count differs.
    */
   insertEvents(events: TrackedEvent[]): Promise<number>;
   insertDeadLetters(letters: DeadLetter[]): Promise<void>;
