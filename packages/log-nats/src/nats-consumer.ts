@@ -528,7 +528,11 @@ export class NatsConsumer implements Consumer {
     if (entries.length === 0) return;
     // Serialized: each write to an owned partition expects the revision the previous one produced.
     const run = this.commits.then(() => this.commitEntries(entries));
-    this.commits = run.catch(() => undefined);
+    this.commits = run.catch((err: unknown) => {
+      // The caller retries (the storage writer does, until it succeeds); traced because a commit failing
+      // after the last records, with none retrying it, looks like a stalled partition (docs/scaling-out.md).
+      debug('member %s: commit failed: %s', this.memberId, err);
+    });
     await run;
   }
 

@@ -1,3 +1,4 @@
+import { debuglog } from 'node:util';
 import { type JetStreamClient, type JetStreamManager, jetstream, jetstreamManager } from '@nats-io/jetstream';
 import { type KV, Kvm } from '@nats-io/kv';
 import { connect, type NatsConnection } from '@nats-io/transport-node';
@@ -22,6 +23,9 @@ import { Publisher } from './publisher.ts';
 import { decodeRecord, encodeRecord } from './record-codec.ts';
 import { partitionStreamConfig } from './stream-config.ts';
 import { isTransient, retryTransient } from './transient.ts';
+
+/** `NODE_DEBUG=tracklane-nats` traces connection changes (see docs/scaling-out.md). */
+const debug = debuglog('tracklane-nats');
 
 export interface NatsLogOptions {
   /** NATS URLs, e.g. `nats://127.0.0.1:4222`; several for a cluster. */
@@ -109,6 +113,7 @@ export class NatsLog implements Log {
     sessionTimeoutMs: number,
   ) {
     this.publisher = new Publisher(nc);
+    this.traceStatus().catch(() => undefined);
     this.host = {
       js,
       jsm,
@@ -124,6 +129,18 @@ export class NatsLog implements Log {
       assertOpen: () => this.assertOpen(),
       forget: (consumer) => this.consumers.delete(consumer),
     };
+  }
+
+  /**
+   * Puts this connection's disconnects and reconnects in the `NODE_DEBUG=tracklane-nats` trace, so that a
+   * node-loss run shows which member moved to which server and when, next to the feed restarts.
+   */
+  private async traceStatus(): Promise<void> {
+    const id = this.nc.info?.client_id;
+    for await (const s of this.nc.status()) {
+      if (s.type === 'disconnect' || s.type === 'reconnect')
+        debug('connection %s: %s %s', id, s.type, s.server);
+    }
   }
 
   static async open(options: NatsLogOptions): Promise<NatsLog> {

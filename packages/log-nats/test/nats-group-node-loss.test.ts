@@ -32,7 +32,14 @@ interface Member {
   stop(): Promise<void>;
 }
 
-/** A member polling and committing in a loop; errors are retried, like the storage writer does. */
+/**
+ * A member polling and committing in a loop; errors are retried, like the storage writer does. A commit that
+ * failed is retried until it succeeds, as the storage writer's is, not only when more records arrive: the
+ * last records a member gets usually come after the load stopped (its feeds restarting after the kill), and
+ * a commit of them failing while the cluster still elects leaders was otherwise never retried. That left
+ * those partitions one batch (about 3 records) short of their end for good, the "node-loss flake" of
+ * docs/scaling-out.md, though every record had been delivered.
+ */
 async function startMember(servers: string[]): Promise<Member> {
   const log = await NatsLog.open({
     servers,
@@ -56,11 +63,16 @@ async function startMember(servers: string[]): Promise<Member> {
     },
   };
   loop = (async () => {
+    let uncommitted = false;
     while (!stopping) {
       try {
         const records = await consumer.poll({ maxRecords: 500, timeoutMs: 200 });
         for (const r of records) member.received.add(r.value.toString());
-        if (records.length > 0) await consumer.commit();
+        if (records.length > 0) uncommitted = true;
+        if (uncommitted) {
+          await consumer.commit();
+          uncommitted = false;
+        }
       } catch (err) {
         member.errors++;
         member.lastError = String(err);
@@ -111,6 +123,11 @@ describe('a NatsLog consumer group on a 3-node cluster losing a node under load'
       retentionCheckIntervalMs: 0,
     });
     const members: Member[] = [];
+    /** Acknowledged records no member has received: tells a delivery stall from a commit that lags. */
+    const undelivered = (acked: number) => {
+      const received = new Set(members.flatMap((m) => [...m.received]));
+      return Array.from({ length: acked }, (_, n) => String(n)).filter((n) => !received.has(n));
+    };
     try {
       await producer.ensureTopic('t', { partitions: PARTITIONS });
       // The victim leads the most partition streams; one member starts connected to it (it learns the other
@@ -169,16 +186,26 @@ describe('a NatsLog consumer group on a 3-node cluster losing a node under load'
 
       const ends = new Map((await producer.offsets('t')).map((o) => [o.partition, o.end]));
       let committed = new Map<number, number>();
+      // `committed` keeps the last offsets read; a read failing until the end is another fault than a lag.
+      let readError = 'none';
       const killedAt = Date.now();
       await waitFor(
         async () => {
-          committed = await producer.committedOffsets('g', 't');
+          try {
+            committed = await producer.committedOffsets('g', 't');
+          } catch (err) {
+            readError = String(err);
+            throw err;
+          }
+          readError = 'none';
           return [...ends].every(([p, end]) => committed.get(p) === end);
         },
         { timeoutMs: CATCH_UP_MS, intervalMs: 200, what: 'the group to commit the end of every partition' },
       ).catch((err: Error) => {
         throw new Error(
-          `${err.message}: committed ${JSON.stringify([...committed])}, ends ${JSON.stringify([...ends])}; ` +
+          `${err.message}: committed ${JSON.stringify([...committed])}, ends ${JSON.stringify([...ends])} ` +
+            `(last read of the offsets failed: ${readError}); ${undelivered(acked).length} acknowledged records not ` +
+            'delivered yet; ' +
             members
               .map(
                 (m) =>
@@ -192,8 +219,7 @@ describe('a NatsLog consumer group on a 3-node cluster losing a node under load'
         `# ${acked} records acknowledged; every partition committed to its end ${Date.now() - killedAt} ms ` +
           `after the load stopped; poll/commit errors seen by members: ${members.map((m) => m.errors).join(', ')}\n`,
       );
-      const received = new Set(members.flatMap((m) => [...m.received]));
-      const missing = Array.from({ length: acked }, (_, n) => String(n)).filter((n) => !received.has(n));
+      const missing = undelivered(acked);
       assert.deepEqual(missing.slice(0, 10), [], `${missing.length} acknowledged records never delivered`);
     } finally {
       await Promise.all(members.map((m) => m.stop()));
