@@ -181,11 +181,15 @@ describe('stream worker threads', { timeout: 240_000 }, () => {
       restartDelayMs: 200,
     });
     const first = pool.threads[0]!;
-    await run.append(1500);
-    await waitFor(() => pool.crashes === 1 && !pool.threads.includes(first), {
-      timeoutMs: 60_000,
-      what: 'the worker to die of its uncaught error',
-    });
+    // Worker 1 may join first and consume everything appended so far before worker 0 is assigned its
+    // partitions; so records keep coming, in small steps, until worker 0 has seen enough to throw.
+    await waitFor(
+      async () => {
+        if (pool.crashes === 0) await run.append(100);
+        return pool.crashes === 1 && !pool.threads.includes(first);
+      },
+      { timeoutMs: 60_000, what: 'the worker to die of its uncaught error' },
+    );
     await run.append();
     await waitFor(() => pool.threads.length === 2, { timeoutMs: 30_000, what: 'a replacement worker' });
     const tables = await run.finish(pool);
