@@ -11,8 +11,13 @@ export interface CrashData {
   exact: boolean;
   /** The worker that dies. */
   crashWorker: number;
-  /** It throws an uncaught error once it has seen this many records. */
+  /** It throws an uncaught error once it has seen this many records... */
   crashAfterRecords: number;
+  /**
+   * ...or this long after its pipelines are built, whichever comes first: under load the other worker can
+   * join first and consume every record there is before this one is assigned any partition.
+   */
+  crashAfterMs: number;
 }
 
 const nothing: Sink<unknown> = { async write() {} };
@@ -25,13 +30,18 @@ export const crashingBuiltins: PipelineFactory<CrashData> = async (context) => {
   const pipelines = await builtinPipelines({ ...context, data: { exact: context.data.exact } });
   if (context.worker !== context.data.crashWorker) return pipelines;
   let seen = 0;
+  let thrown = false;
+  const crash = () => {
+    if (thrown) return;
+    thrown = true;
+    setImmediate(() => {
+      throw new Error('stream worker crash (test)');
+    });
+  };
+  setTimeout(crash, context.data.crashAfterMs).unref();
   const bomb = from(context.log, EVENTS_TOPIC, decodeJson)
     .filter(() => {
-      if (++seen === context.data.crashAfterRecords) {
-        setImmediate(() => {
-          throw new Error('stream worker crash (test)');
-        });
-      }
+      if (++seen === context.data.crashAfterRecords) crash();
       return false;
     })
     .to(nothing, { name: 'bomb' });

@@ -173,27 +173,32 @@ describe('stream worker threads', { timeout: 240_000 }, () => {
       store: run.store,
       module: new URL('./crashing-builtins.ts', import.meta.url),
       exportName: 'crashingBuiltins',
-      data: { exact: true, crashWorker: 0, crashAfterRecords: 300 },
+      data: { exact: true, crashWorker: 0, crashAfterRecords: 300, crashAfterMs: 3000 },
       workers: 2,
       group: BUILTIN_GROUP,
       stateDir: `${run.dataDir}/stream`,
       checkpointIntervalMs: 50,
       restartDelayMs: 200,
     });
-    const first = pool.threads[0]!;
-    // Worker 1 may join first and consume everything appended so far before worker 0 is assigned its
-    // partitions; so records keep coming, in small steps, until worker 0 has seen enough to throw.
-    await waitFor(
-      async () => {
-        if (pool.crashes === 0) await run.append(100);
-        return pool.crashes === 1 && !pool.threads.includes(first);
-      },
-      { timeoutMs: 60_000, what: 'the worker to die of its uncaught error' },
-    );
-    await run.append();
-    await waitFor(() => pool.threads.length === 2, { timeoutMs: 30_000, what: 'a replacement worker' });
-    const tables = await run.finish(pool);
-    await run.remove();
+    let tables: Tables;
+    try {
+      // Records keep coming in small steps until worker 0 dies mid-stream. Under load it can die before
+      // the pool has even finished starting worker 1, so the wait is on the crash count, not on a thread.
+      await waitFor(
+        async () => {
+          if (pool.crashes === 0) await run.append(50);
+          return pool.crashes === 1;
+        },
+        { timeoutMs: 60_000, what: 'worker 0 to die of its uncaught error' },
+      );
+      await run.append();
+      await waitFor(() => pool.threads.length === 2, { timeoutMs: 30_000, what: 'a replacement worker' });
+      tables = await run.finish(pool);
+    } finally {
+      // A failed wait must not leave worker threads running: the test file would never exit.
+      await pool.stop();
+      await run.remove();
+    }
     assertSameTables(tables, clean);
     assert.equal(pool.crashes, 1, 'the replacement did not crash');
   });
