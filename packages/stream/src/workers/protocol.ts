@@ -1,8 +1,7 @@
 import type { MessagePort } from 'node:worker_threads';
 import type { Log } from '@tracklane/log';
 import type { Pipeline } from '../pipeline.ts';
-import type { CheckpointInfo, EngineStats } from '../runtime/engine.ts';
-import type { RetryPolicy } from '../runtime/retry.ts';
+import type { CheckpointInfo, EngineOptions, EngineStats } from '../runtime/engine.ts';
 import type { SinkStore } from '../sinks/sink-store.ts';
 
 /** What a pipeline module's factory gets in each worker thread. */
@@ -25,17 +24,7 @@ export interface WorkerContext<D = unknown> {
 export type PipelineFactory<D = unknown> = (context: WorkerContext<D>) => Pipeline[] | Promise<Pipeline[]>;
 
 /** Engine options that can cross to a worker (everything but the log, the pipelines and callbacks). */
-export interface WorkerEngineOptions {
-  group: string;
-  stateDir: string;
-  maxPollRecords?: number;
-  pollTimeoutMs?: number;
-  checkpointIntervalMs?: number;
-  maxInFlightBatches?: number;
-  retry?: Partial<RetryPolicy>;
-  deadLetterTopic?: string;
-  sampleEvery?: number;
-}
+export type WorkerEngineOptions = Omit<EngineOptions, 'log' | 'pipelines' | 'logger' | 'onCheckpoint'>;
 
 /** `workerData` of a stream worker thread. */
 export interface WorkerInit {
