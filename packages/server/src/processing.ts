@@ -31,6 +31,11 @@ export interface ProcessingOptions {
   pipelines: boolean;
   /** Worker threads for the built-in pipelines; 0 runs them on this thread. Default `defaultStreamWorkers()`. */
   streamWorkers?: number | undefined;
+  /**
+   * Other processes with their own data dirs run this too (`tracklane processor`): the built-in pipelines
+   * then run in one of them at a time (see `startSingleActive` in @tracklane/stream).
+   */
+  shared?: boolean;
   /** Ids of people erased before this start, so live views can drop them. */
   onErased?: (ids: Iterable<string>) => void;
   /** Called with each stored batch; must not throw or block. */
@@ -59,6 +64,7 @@ export async function startProcessing(options: ProcessingOptions): Promise<Proce
         store,
         dataDir: options.dataDir,
         workers: options.streamWorkers ?? defaultStreamWorkers(),
+        singleActive: options.shared ?? false,
         logger: logger.child({ component: 'stream' }),
       });
     }

@@ -12,6 +12,8 @@ import { listen, openRoleContext, type RunningRole } from './role-context.ts';
  * `tracklane processor`: the storage writer, the dead-letter writer and the built-in pipelines. Each is a
  * consumer group, so when a processor dies its partitions move to the others after the log's session
  * timeout; writes are idempotent on message id, so what it had read but not committed is stored once.
+ * The built-in pipelines keep state in each processor's data dir, so they run in one processor at a time
+ * and another takes over when it dies (see `startSingleActive`).
  */
 export async function startProcessorRole(config: DeploymentConfig): Promise<RunningRole> {
   const { logger, dataDir } = await openRoleContext(config, 'processor');
@@ -32,6 +34,7 @@ export async function startProcessorRole(config: DeploymentConfig): Promise<Runn
       logger,
       dataDir,
       pipelines: config.processor.pipelines,
+      shared: true,
     });
     if (config.processor.port !== undefined) {
       const writer = processing.writer;

@@ -18,6 +18,7 @@ export {
   type ProjectionContext,
 } from './pipelines/projection.ts';
 export { pageOf, sessionId, sessions } from './pipelines/sessions.ts';
+export { LEADERSHIP_TOPIC, type SingleActiveOptions, startSingleActive } from './pipelines/single-active.ts';
 export { uniqueUsersDay, uniqueUsersHour } from './pipelines/unique-users.ts';
 export { userProfiles } from './pipelines/user-profiles.ts';
 export { type ReplayOptions, type ReplayProgress, type ReplayResult, replayPipeline } from './replay.ts';
@@ -28,6 +29,7 @@ export {
   StreamEngine,
   startEngine,
 } from './runtime/engine.ts';
+export { Leadership, type LeadershipOptions } from './runtime/leadership.ts';
 export type { Logger } from './runtime/logger.ts';
 export type { OpenWindowResult } from './runtime/outputs.ts';
 export type { RetryPolicy } from './runtime/retry.ts';

@@ -45,6 +45,8 @@ export class Checkpointer {
     private readonly owner: string,
     /** Partitions of the topic: totals are only dropped once every partition has a watermark. */
     private readonly partitionCount: number,
+    /** Added to the offset sum that versions each checkpoint's outputs (see `EngineOptions.versionBase`). */
+    private readonly versionBase = 0,
   ) {
     const db = state.db;
     this.db = db;
@@ -149,7 +151,8 @@ export class Checkpointer {
           if (owned.has(o.partition)) this.stmts.setOffset.run(this.topic, o.partition, o.offset);
           else fenced.push(o.partition);
         }
-        const { v: version } = this.stmts.offsetSum.get(this.topic) as { v: number };
+        const { v: offsetSum } = this.stmts.offsetSum.get(this.topic) as { v: number };
+        const version = this.versionBase + offsetSum;
         const outputs: CheckpointOutput[] = [];
         for (const [pipeline, list] of byPipeline) {
           const items = this.mergeTotals(pipeline, list);

@@ -8,6 +8,7 @@ import type { BuiltinWorkerData } from './builtin-factory.ts';
 import { eventCountsMinute } from './event-counts-minute.ts';
 import { EVENTS_TOPIC, type Projection } from './projection.ts';
 import { sessions } from './sessions.ts';
+import { startSingleActive } from './single-active.ts';
 import { uniqueUsersDay, uniqueUsersHour } from './unique-users.ts';
 import { userProfiles } from './user-profiles.ts';
 
@@ -38,6 +39,13 @@ export interface BuiltinPipelinesOptions {
    * `StreamWorkerPool`). Default 0: one engine on the calling thread.
    */
   workers?: number;
+  /**
+   * Set when several processes with separate data dirs run the pipelines (`tracklane processor`): only
+   * one of them runs them at a time, the others stand by (see `startSingleActive`). Default false.
+   */
+  singleActive?: boolean;
+  /** See `EngineOptions.versionBase`. Default 0. */
+  versionBase?: number;
 }
 
 export interface RunningPipelines {
@@ -55,11 +63,22 @@ export function findBuiltin(name: string): Projection | undefined {
 
 /**
  * Runs every built-in projection in one engine over the events topic (each record is read and decoded
- * once for all five). Called by `tracklane start`.
+ * once for all five). Called by `tracklane start`, and by `tracklane processor` with `singleActive`.
  */
 export async function startBuiltinPipelines(options: BuiltinPipelinesOptions): Promise<RunningPipelines> {
   const { log, store, dataDir } = options;
   await log.ensureTopic(EVENTS_TOPIC, { partitions: options.partitions ?? 4 });
+  if (options.singleActive === true) {
+    return startSingleActive({
+      log,
+      store,
+      group: BUILTIN_GROUP,
+      topic: EVENTS_TOPIC,
+      tables: BUILTIN_PIPELINES.map((p) => p.table),
+      ...(options.logger === undefined ? {} : { logger: options.logger }),
+      start: (versionBase) => startBuiltinPipelines({ ...options, singleActive: false, versionBase }),
+    });
+  }
   const exact = options.exact ?? false;
   const stateDir = join(dataDir, 'stream');
   const checkpointIntervalMs = options.checkpointIntervalMs ?? 500;
@@ -74,6 +93,7 @@ export async function startBuiltinPipelines(options: BuiltinPipelinesOptions): P
       group: BUILTIN_GROUP,
       stateDir,
       checkpointIntervalMs,
+      ...(options.versionBase === undefined ? {} : { versionBase: options.versionBase }),
       ...(options.logger === undefined ? {} : { logger: options.logger }),
     });
     return { lag: () => pool.lag(), stats: () => pool.stats(), stop: () => pool.stop(), pool };
@@ -85,6 +105,7 @@ export async function startBuiltinPipelines(options: BuiltinPipelinesOptions): P
     group: BUILTIN_GROUP,
     stateDir,
     checkpointIntervalMs,
+    ...(options.versionBase === undefined ? {} : { versionBase: options.versionBase }),
     ...(options.logger === undefined ? {} : { logger: options.logger }),
   });
   return { lag: () => engine.lag(), stats: () => engine.stats(), stop: () => engine.stop() };

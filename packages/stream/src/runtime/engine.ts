@@ -32,6 +32,12 @@ export interface EngineOptions {
   onCheckpoint?: (info: CheckpointInfo) => void;
   /** Keep every n-th record's append time for `onCheckpoint`. Default 0 (none). */
   sampleEvery?: number;
+  /**
+   * Added to every checkpoint's sink version (the sum of committed source offsets). A process taking over
+   * pipelines whose rows another process wrote from its own state starts above every version already
+   * written, so its rows replace theirs (see `singleActive` in the built-in pipelines). Default 0.
+   */
+  versionBase?: number;
 }
 
 export interface CheckpointInfo {
@@ -105,7 +111,13 @@ export class StreamEngine {
     }
     await openSinks(this.options.pipelines);
     const { config } = await log.describeTopic(this.topic);
-    this.checkpointer = new Checkpointer(this.state, this.topic, this.memberId, config.partitions);
+    this.checkpointer = new Checkpointer(
+      this.state,
+      this.topic,
+      this.memberId,
+      config.partitions,
+      this.options.versionBase ?? 0,
+    );
     const consumer = await log.consumer({
       group: this.options.group,
       topics: [this.topic],

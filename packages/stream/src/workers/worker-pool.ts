@@ -328,6 +328,7 @@ function engineOptions(options: WorkerPoolOptions): WorkerEngineOptions {
     'retry',
     'deadLetterTopic',
     'sampleEvery',
+    'versionBase',
   ] as const;
   for (const key of keys) {
     if (options[key] !== undefined) Object.assign(out, { [key]: options[key] });
