@@ -1,1 +1,2 @@
+export type { GroupProtocol } from './group-protocol.ts';
 export { KafkaLog, type KafkaLogOptions } from './kafka-log.ts';

@@ -9,9 +9,11 @@ import type {
   TopicPartitionOffset,
 } from '@tracklane/log';
 import { assertConsumerOffset } from '@tracklane/log';
+import { diffAssignment, isChange } from './assignment-diff.ts';
 import { fetchPartitions } from './fetcher.ts';
 import type { Names } from './names.ts';
 import { OFFSET_OUT_OF_RANGE } from './records.ts';
+import type { StickySubscription } from './sticky-protocol.ts';
 
 export type Client = KafkaClient<Buffer, Buffer, Buffer, Buffer>;
 
@@ -37,19 +39,40 @@ const MAX_FETCH_WAIT_MS = 500;
 const tpKey = (topic: string, partition: number) => `${topic}\u0000${partition}`;
 
 /**
- * A Kafka consumer-group member. Membership, heartbeats and the rebalance protocol (classic JoinGroup/SyncGroup
- * with the round-robin assignor) are the client's; positions are
- * ours: on gaining a partition we start at the group's committed offset (else earliest/latest), poll fetches
- * from our positions, and nothing is committed unless `commit` is called, so offsets are committed together
- * with the caller's processed state and never ahead of it.
+ * How long `join` waits for the first KIP-848 assignment. The broker hands it out in a heartbeat response,
+ * usually the first, but partitions other members must give up first come a heartbeat interval later
+ * (group.consumer.heartbeat.interval.ms, 5 s by default); a member that gets nothing stops waiting here.
+ */
+const FIRST_ASSIGNMENT_WAIT_MS = 6000;
+
+export interface JoinOptions {
+  group: string;
+  topics: string[];
+  from?: 'earliest' | 'latest';
+  /** The protocol the client was created for (see group-protocol.ts). */
+  protocol: 'consumer' | 'classic';
+  /** Classic protocol only: the subscription whose user data tells the leader what this member owns. */
+  subscription?: StickySubscription;
+}
+
+/**
+ * A Kafka consumer-group member. Membership, heartbeats and the rebalance protocol are the client's; either
+ * KIP-848's `consumer` protocol (the broker adds and revokes partitions a few at a time, nobody stops), or
+ * the classic JoinGroup/SyncGroup with our sticky assignor (sticky-protocol.ts: each member keeps what it
+ * holds up to its fair share, so a rebalance moves only what must move). Either way the client's current
+ * assignment is diffed against ours (assignment-diff.ts): a partition that stays keeps its position and is
+ * never re-sought, and listeners hear only real changes.
+ *
+ * Positions are ours: on gaining a partition we start at the group's committed offset (else
+ * earliest/latest), poll fetches from our positions, and nothing is committed unless `commit` is called, so
+ * offsets are committed together with the caller's processed state and never ahead of it.
  */
 export class KafkaGroupConsumer implements Consumer {
   readonly group: string;
   private readonly from: 'earliest' | 'latest';
   private readonly owned = new Map<string, Owned>();
   private readonly listeners: RebalanceListener[] = [];
-  /** The client's assignment we last acted on, to notice changes it makes in the background. */
-  private seen = '';
+  private readonly subscription: StickySubscription | undefined;
   private syncing: Promise<void> | null = null;
   private closed = false;
   private nextPartition = 0;
@@ -57,21 +80,25 @@ export class KafkaGroupConsumer implements Consumer {
   private constructor(
     private readonly client: Client,
     private readonly host: ConsumerHost,
-    options: { group: string; from?: 'earliest' | 'latest' },
+    options: JoinOptions,
   ) {
     this.group = options.group;
     this.from = options.from ?? 'earliest';
+    this.subscription = options.subscription;
   }
 
-  static async join(
-    client: Client,
-    host: ConsumerHost,
-    options: { group: string; topics: string[]; from?: 'earliest' | 'latest' },
-  ): Promise<KafkaGroupConsumer> {
+  static async join(client: Client, host: ConsumerHost, options: JoinOptions): Promise<KafkaGroupConsumer> {
     const consumer = new KafkaGroupConsumer(client, host, options);
     client.topics.trackAll(...options.topics.map((t) => host.names.topic(t)));
-    await client.joinGroup({});
-    client.on('consumer:group:join', () => consumer.scheduleSync());
+    if (options.protocol === 'classic') {
+      // Protocols (with our owned-partitions user data) and the sticky assigner come from the client's options.
+      await client.joinGroup({});
+      client.on('consumer:group:join', () => consumer.scheduleSync());
+    } else {
+      await joinConsumerProtocol(client);
+      // KIP-848 changes arrive in heartbeat responses, with no event of their own; poll also syncs each round.
+      client.on('consumer:heartbeat:end', () => setImmediate(() => consumer.scheduleSync()));
+    }
     await consumer.sync();
     return consumer;
   }
@@ -98,25 +125,26 @@ export class KafkaGroupConsumer implements Consumer {
     return this.syncing;
   }
 
-  private async syncOnce(): Promise<void> {
+  /** The client's current assignment, in Tracklane topic names. */
+  private clientAssignment(): TopicPartition[] {
     const current: TopicPartition[] = [];
     for (const a of this.client.assignments ?? []) {
       const topic = this.host.names.fromKafkaTopic(a.topic);
       if (topic === undefined) continue;
       for (const partition of a.partitions) current.push({ topic, partition });
     }
-    const signature = current
-      .map((tp) => tpKey(tp.topic, tp.partition))
-      .sort()
-      .join('|');
-    if (signature === this.seen || this.closed) return;
-    const wanted = new Set(current.map((tp) => tpKey(tp.topic, tp.partition)));
-    for (const key of [...this.owned.keys()]) if (!wanted.has(key)) this.owned.delete(key);
-    const added = current.filter((tp) => !this.owned.has(tpKey(tp.topic, tp.partition)));
-    if (added.length > 0) {
-      const committed = await this.committed(added);
+    return current;
+  }
+
+  private async syncOnce(): Promise<void> {
+    if (this.closed) return;
+    const change = diffAssignment(this.assignment(), this.clientAssignment());
+    if (!isChange(change)) return;
+    for (const tp of change.revoked) this.owned.delete(tpKey(tp.topic, tp.partition));
+    if (change.added.length > 0) {
+      const committed = await this.committed(change.added);
       await Promise.all(
-        added.map(async (tp) => {
+        change.added.map(async (tp) => {
           let position = committed.get(tpKey(tp.topic, tp.partition));
           if (position === undefined) {
             const range = await this.host.range(tp.topic, tp.partition);
@@ -126,8 +154,11 @@ export class KafkaGroupConsumer implements Consumer {
         }),
       );
     }
-    this.seen = signature;
+    if (this.closed) return;
     const assignment = this.assignment();
+    this.subscription?.update(
+      assignment.map((tp) => ({ topic: this.host.names.topic(tp.topic), partition: tp.partition })),
+    );
     for (const listener of this.listeners) this.callListener(listener, assignment);
   }
 
@@ -199,6 +230,9 @@ export class KafkaGroupConsumer implements Consumer {
         maxBytes: POLL_MAX_BYTES,
         maxRecordsPerPartition: maxRecords,
       });
+      // A partition revoked while the fetch waited (KIP-848 revokes one at a time, and the client acknowledges
+      // at once) must not be returned: take() drops what we no longer own.
+      await this.sync();
       const out = await this.take(fetched, maxRecords);
       if (out.length > 0 || this.closed || Date.now() >= deadline) return out;
     }
@@ -291,5 +325,22 @@ export class KafkaGroupConsumer implements Consumer {
       await this.client.close();
       this.host.forget(this);
     }
+  }
+}
+
+/**
+ * Joins with KIP-848's protocol. The client joins such a group only when a message stream starts (its
+ * joinGroup is a no-op for this protocol), so we open a stream on no topics and close it at once: the
+ * membership and its heartbeats stay (they belong to the client), the subscription is the client's tracked
+ * topics, and the stream never fetches. Then wait for the first assignment, as the classic join does.
+ */
+async function joinConsumerProtocol(client: Client): Promise<void> {
+  const stream = await client.consume({ topics: [], autocommit: false });
+  await stream.close();
+  // The client sets `assignments` after the heartbeat that brings them (behind a metadata lookup), with no
+  // event of its own, so look for it rather than listen.
+  const deadline = Date.now() + FIRST_ASSIGNMENT_WAIT_MS;
+  while (client.assignments === null && Date.now() < deadline && !client.closed) {
+    await new Promise((r) => setTimeout(r, 20));
   }
 }

@@ -14,11 +14,18 @@ import type {
   TopicDescription,
 } from '@tracklane/log';
 import { fetchPartitions } from './fetcher.ts';
+import {
+  type AdvertisedApi,
+  assertGroupProtocol,
+  chooseGroupProtocol,
+  type GroupProtocol,
+} from './group-protocol.ts';
 import { type Client, type ConsumerHost, KafkaGroupConsumer } from './kafka-consumer.ts';
 import { hasKafkaError } from './kafka-errors.ts';
 import { Names, validateName } from './names.ts';
 import { Placement } from './placement.ts';
 import { SendQueue } from './send-queue.ts';
+import { StickySubscription, stickyPartitionAssigner } from './sticky-protocol.ts';
 import { kafkaTopicConfigs, TOPIC_CONFIG_KEYS, topicDescription } from './topic-config.ts';
 
 export interface KafkaLogOptions {
@@ -31,6 +38,12 @@ export interface KafkaLogOptions {
   replicationFactor?: number;
   /** Classic protocol: a member silent this long is removed from its group. Default 10 000. */
   sessionTimeoutMs?: number;
+  /**
+   * Consumer-group protocol: 'consumer' (KIP-848, Kafka >= 4.0: incremental, the broker moves partitions one
+   * by one), 'classic' (JoinGroup/SyncGroup with a sticky assignor), or 'auto': 'consumer' when the broker's
+   * ApiVersions offer ConsumerGroupHeartbeat, else 'classic'. Default 'auto'.
+   */
+  groupProtocol?: GroupProtocol;
   /** Interval of the background retention pass (see enforceRetention); 0 disables it. Default 60 000. */
   retentionCheckIntervalMs?: number;
 }
@@ -78,8 +91,10 @@ export class KafkaLog implements Log {
   private closing: Promise<void> | null = null;
 
   private constructor(
-    private readonly options: Required<Omit<KafkaLogOptions, 'brokers' | 'namespace'>> & {
+    private readonly options: Required<Omit<KafkaLogOptions, 'brokers' | 'namespace' | 'groupProtocol'>> & {
       brokers: string[];
+      /** What `groupProtocol` resolved to against this cluster at open. */
+      groupProtocol: 'consumer' | 'classic';
     },
     private readonly names: Names,
     private readonly admin: Admin,
@@ -104,13 +119,17 @@ export class KafkaLog implements Log {
     if (brokers.length === 0 || brokers.some((b) => !/^[^:\s]+:\d+$/.test(b.trim()))) {
       throw new TracklaneError('E_CONFIG', `Kafka brokers must be host:port, got ${String(options.brokers)}`);
     }
+    const requestedProtocol = options.groupProtocol ?? 'auto';
+    assertGroupProtocol(requestedProtocol);
     const resolved = {
       brokers: brokers.map((b) => b.trim()),
       clientId: options.clientId ?? 'tracklane',
       replicationFactor: options.replicationFactor ?? -1,
       sessionTimeoutMs: options.sessionTimeoutMs ?? 10_000,
       retentionCheckIntervalMs: options.retentionCheckIntervalMs ?? 60_000,
-    } as const;
+      // Settled against the broker's ApiVersions once connected, below.
+      groupProtocol: 'classic' as 'consumer' | 'classic',
+    };
     const names = new Names(options.namespace);
     const base = { clientId: resolved.clientId, bootstrapBrokers: resolved.brokers };
     const admin = new Admin(base);
@@ -120,9 +139,11 @@ export class KafkaLog implements Log {
       groupId: `tracklane-reader-${randomBytes(6).toString('hex')}`,
     });
     const log = new KafkaLog(resolved, names, admin, producer, reader);
+    let apis: AdvertisedApi[];
     try {
       // Fail fast on an unreachable cluster rather than on the first append.
       await admin.metadata({ topics: [] });
+      apis = await admin.listApis();
     } catch (err) {
       await log.closeClients();
       throw new TracklaneError(
@@ -132,6 +153,13 @@ export class KafkaLog implements Log {
           cause: err,
         },
       );
+    }
+    try {
+      // `resolved` is the log's own options object: the protocol is settled before any consumer exists.
+      resolved.groupProtocol = chooseGroupProtocol(requestedProtocol, apis, resolved.brokers.join(','));
+    } catch (err) {
+      await log.closeClients();
+      throw err;
     }
     if (resolved.retentionCheckIntervalMs > 0) {
       log.retentionTimer = setInterval(() => {
@@ -360,18 +388,26 @@ export class KafkaLog implements Log {
       bootstrapBrokers: this.options.brokers,
       groupId: this.names.group(options.group),
     };
-    // The classic protocol (JoinGroup/SyncGroup). The client also speaks KIP-848's incremental `consumer`
-    // protocol, but only inside its own message streams, whose positions we could not seek; see README.
-    const client: Client = new KafkaConsumer({
-      ...base,
-      sessionTimeout: this.options.sessionTimeoutMs,
-      heartbeatInterval: Math.max(100, Math.floor(this.options.sessionTimeoutMs / 3)),
-    });
+    const protocol = this.options.groupProtocol;
+    const subscription = protocol === 'classic' ? new StickySubscription() : undefined;
+    const client: Client = subscription
+      ? new KafkaConsumer({
+          ...base,
+          sessionTimeout: this.options.sessionTimeoutMs,
+          heartbeatInterval: Math.max(100, Math.floor(this.options.sessionTimeoutMs / 3)),
+          protocols: subscription.protocols,
+          partitionAssigner: stickyPartitionAssigner,
+        })
+      : // KIP-848: session timeout and heartbeat interval are the broker's (group.consumer.*), the assignor
+        // its default (uniform, itself sticky).
+        new KafkaConsumer({ ...base, groupProtocol: 'consumer' });
     try {
       const consumer = await KafkaGroupConsumer.join(client, this.host, {
         group: options.group,
         topics: [...new Set(options.topics)],
         from: options.from,
+        protocol,
+        ...(subscription ? { subscription } : {}),
       });
       this.consumers.add(consumer);
       return consumer;
