@@ -33,6 +33,10 @@ export const KafkaLogConfig = Type.Object(
     namespace: Type.Optional(Type.String({ minLength: 1 })),
     replicationFactor: Type.Optional(Type.Integer({ minimum: -1 })),
     sessionTimeoutMs: Type.Optional(Millis),
+    /** KafkaLogOptions.groupProtocol: 'auto' (KIP-848 when the broker offers it), 'consumer' or 'classic'. */
+    groupProtocol: Type.Optional(
+      Type.Union([Type.Literal('auto'), Type.Literal('consumer'), Type.Literal('classic')]),
+    ),
   },
   { additionalProperties: false },
 );
@@ -103,6 +107,8 @@ const FileShape = Type.Object(
         /** Serves only /health; omit for no HTTP at all. */
         port: Type.Optional(Port),
         pipelines: Type.Boolean({ default: true }),
+        /** Worker threads for the built-in pipelines, as `tracklane start --stream-workers`; 0: this thread. */
+        streamWorkers: Type.Optional(Type.Integer({ minimum: 0 })),
       },
       { additionalProperties: false, default: {} },
     ),
@@ -172,12 +178,15 @@ function collect(schema: TSchema, value: unknown, prefix: string): string[] {
   const problems: string[] = [];
   for (const error of Value.Errors(schema, value)) {
     // TypeBox points at the unknown property itself; say it the way a config reader thinks of it.
+    const choices = literalChoices(error.schema);
     const message =
       error.message === 'Unexpected property'
         ? 'unknown field'
         : error.message === 'Expected required property'
           ? 'missing (required)'
-          : error.message.toLowerCase();
+          : choices
+            ? `must be one of ${choices}, got ${JSON.stringify(error.value)}`
+            : error.message.toLowerCase();
     problems.push(`${prefix}${error.path || '/'}: ${message}`);
   }
   // TypeBox reports a missing field twice (required, then wrong type); the first says it best.
@@ -188,4 +197,11 @@ function collect(schema: TSchema, value: unknown, prefix: string): string[] {
     seen.add(path);
     return true;
   });
+}
+
+/** "'a', 'b', 'c'" for a union of string literals (TypeBox itself only says "expected union value"). */
+function literalChoices(schema: TSchema): string | undefined {
+  const anyOf = (schema as { anyOf?: { const?: unknown }[] }).anyOf;
+  if (!anyOf || anyOf.length === 0 || !anyOf.every((s) => typeof s.const === 'string')) return undefined;
+  return anyOf.map((s) => `'${String(s.const)}'`).join(', ');
 }

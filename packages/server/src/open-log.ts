@@ -27,6 +27,7 @@ export async function openLog(config: LogConfig, dataDir: string, name?: string)
         ...(config.namespace === undefined ? {} : { namespace: config.namespace }),
         ...(config.replicationFactor === undefined ? {} : { replicationFactor: config.replicationFactor }),
         ...(config.sessionTimeoutMs === undefined ? {} : { sessionTimeoutMs: config.sessionTimeoutMs }),
+        ...(config.groupProtocol === undefined ? {} : { groupProtocol: config.groupProtocol }),
         ...(name === undefined ? {} : { clientId: name }),
       });
     }

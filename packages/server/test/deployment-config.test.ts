@@ -64,4 +64,61 @@ describe('the deployment config file', () => {
       return true;
     });
   });
+
+  describe('log.groupProtocol (kind kafka)', () => {
+    const kafka = { kind: 'kafka', brokers: ['127.0.0.1:9092'] };
+
+    it('accepts auto, consumer and classic, and leaves it unset by default', () => {
+      for (const groupProtocol of ['auto', 'consumer', 'classic']) {
+        const config = parseDeploymentConfig({ ...VALID, log: { ...kafka, groupProtocol } });
+        assert.deepEqual(config.log, { ...kafka, groupProtocol });
+      }
+      const config = parseDeploymentConfig({ ...VALID, log: kafka });
+      assert.ok(config.log.kind === 'kafka' && config.log.groupProtocol === undefined);
+    });
+
+    it('names the protocols there are when given another', () => {
+      assert.match(
+        problems({ ...VALID, log: { ...kafka, groupProtocol: 'cooperative' } }),
+        /\/log\/groupProtocol: must be one of 'auto', 'consumer', 'classic', got "cooperative"/,
+      );
+      assert.match(
+        problems({ ...VALID, log: { ...kafka, groupProtocol: 848 } }),
+        /\/log\/groupProtocol: must be one of 'auto', 'consumer', 'classic', got 848/,
+      );
+    });
+
+    it('is a Kafka field: the NATS log refuses it', () => {
+      assert.match(
+        problems({ ...VALID, log: { ...VALID.log, groupProtocol: 'consumer' } }),
+        /\/log\/groupProtocol: unknown field/,
+      );
+    });
+  });
+
+  describe('processor.streamWorkers', () => {
+    it('is optional, and takes any whole number >= 0 (0: the main thread)', () => {
+      assert.equal(parseDeploymentConfig(VALID).processor.streamWorkers, undefined);
+      for (const streamWorkers of [0, 1, 4]) {
+        const config = parseDeploymentConfig({ ...VALID, processor: { streamWorkers } });
+        assert.equal(config.processor.streamWorkers, streamWorkers);
+        assert.equal(config.processor.pipelines, true, 'the other processor defaults still apply');
+      }
+    });
+
+    it('refuses negative, fractional and non-numeric counts, naming the field', () => {
+      assert.match(
+        problems({ ...VALID, processor: { streamWorkers: -1 } }),
+        /\/processor\/streamWorkers: expected integer to be greater or equal to 0/,
+      );
+      assert.match(
+        problems({ ...VALID, processor: { streamWorkers: 1.5 } }),
+        /\/processor\/streamWorkers: expected integer/,
+      );
+      assert.match(
+        problems({ ...VALID, processor: { streamWorkers: '2' } }),
+        /\/processor\/streamWorkers: expected integer/,
+      );
+    });
+  });
 });
