@@ -10,8 +10,9 @@ import { makeTempDir, type RoleProcess, startRoleProcess, waitFor } from '@track
 /*
  * The split topology with real processes: a 3-node NATS cluster (R3 streams), PostgreSQL, 2 collectors,
  * 2 processors and 1 API. Under continuous load, processes are killed with SIGKILL 3 s apart; every event
- * a collector acknowledged must end up in PostgreSQL exactly once, and the surviving processor must take
- * over the dead one's partitions (its storage group commits reach the end of every partition).
+ * a collector acknowledged must end up in PostgreSQL exactly once, the surviving processor must take
+ * over the dead one's partitions (its storage group commits reach the end of every partition), and the
+ * built-in pipelines' tables must equal what a clean run computes from those events.
  */
 
 const WRITE_KEY = 'wk_topology_test';
@@ -226,10 +227,12 @@ async function loadAndKill(t: {
   assert.deepEqual(missing, [], `acknowledged events missing from PostgreSQL; ${inLog}`);
   const storedBySurvivor = (await eventsStored(survivor)) - storedBeforeKill;
   const ackedAfterProcessorKill = acked.size - ackedAtProcessorKill;
-  assert.ok(
-    storedBySurvivor >= ackedAfterProcessorKill,
-    `the survivor stored ${storedBySurvivor} events after the kill; ${ackedAfterProcessorKill} arrived after it`,
-  );
+  if (t.kills.includes('processor')) {
+    assert.ok(
+      storedBySurvivor >= ackedAfterProcessorKill,
+      `the survivor stored ${storedBySurvivor} events after the kill; ${ackedAfterProcessorKill} arrived after it`,
+    );
+  }
 
   // The API on PostgreSQL: SQL and the analytics queries (compiled for PostgreSQL) count the same events.
   const counted = await sql<[number]>("SELECT count(*) FROM events WHERE event = 'Event 0'");
@@ -244,7 +247,56 @@ async function loadAndKill(t: {
   assert.equal(body.series[0]?.total, (BATCH * BATCHES) / 5);
   assert.equal((await fetch(`${t.api.url}/api/trends`, { method: 'POST' })).status, 401);
 
+  await assertAggregatesMatchEvents(sql, t.catchUpMs);
+
   return { acked: acked.size, stored: rows.length, retries, storedBySurvivor, ackedAfterProcessorKill };
+}
+
+/**
+ * The built-in pipelines' tables, written by whichever processor led (and, after a kill, by the one that
+ * took over from its own checkpoint), equal what a clean run computes: SQL over the stored events, which
+ * the checks above showed hold every acknowledged event once. Waited for, as the pipelines lag the writer.
+ */
+async function assertAggregatesMatchEvents(
+  sql: <T extends unknown[]>(query: string) => Promise<T[]>,
+  timeoutMs: number,
+): Promise<void> {
+  const sorted = async (query: string) =>
+    (await sql<unknown[]>(query)).map((r) => JSON.stringify(r.map((v) => Number(v) || v))).sort();
+  const epochMs = (column: string) => `(extract(epoch from ${column}) * 1000)::bigint`;
+  const pairs: Array<[string, string, string]> = [
+    [
+      'event_counts_minute',
+      `SELECT ${epochMs('minute')}, type, event, count FROM event_counts_minute`,
+      `SELECT ${epochMs("date_trunc('minute', timestamp)")}, type, coalesce(event, name, ''), count(*)
+       FROM events GROUP BY 1, 2, 3`,
+    ],
+    [
+      'user_profiles',
+      `SELECT user_id, ${epochMs('first_seen')}, ${epochMs('last_seen')} FROM user_profiles`,
+      `SELECT coalesce(user_id, anonymous_id), ${epochMs('min(timestamp)')}, ${epochMs('max(timestamp)')}
+       FROM events GROUP BY 1`,
+    ],
+    [
+      // 97 visitors: HyperLogLog's small-range (linear counting) estimate, which is exact this far below its
+      // register count.
+      'unique_users_hour',
+      `SELECT ${epochMs('hour')}, approx FROM unique_users_hour`,
+      `SELECT ${epochMs("date_trunc('hour', timestamp)")}, count(DISTINCT coalesce(user_id, anonymous_id))
+       FROM events GROUP BY 1`,
+    ],
+  ];
+  for (const [table, actualSql, expectedSql] of pairs) {
+    const expected = await sorted(expectedSql);
+    let actual: string[] = [];
+    await waitFor(
+      async () => {
+        actual = await sorted(actualSql).catch(() => []);
+        return JSON.stringify(actual) === JSON.stringify(expected);
+      },
+      { timeoutMs, what: `${table} to equal SQL over the stored events` },
+    ).catch(() => assert.deepEqual(actual, expected, `${table} differs from SQL over the stored events`));
+  }
 }
 
 /** Where acknowledged events missing from the store are in the log, to tell a lost append from a skipped read. */
@@ -267,18 +319,21 @@ async function whereInLog(log: NatsLog, acked: Set<number>, stored: Set<string>)
 }
 
 function report(name: string, o: Outcome): void {
+  const takeover = name.includes('processor')
+    ? `; the survivor stored ${o.storedBySurvivor} after the processor kill (${o.ackedAfterProcessorKill} arrived after it)`
+    : '; both processors stored events';
   process.stdout.write(
-    `# ${name}: ${o.acked} events acknowledged (${o.retries} requests retried), ${o.stored} stored once each; ` +
-      `the survivor stored ${o.storedBySurvivor} after the processor kill (${o.ackedAfterProcessorKill} arrived after it)\n`,
+    `# ${name}: ${o.acked} events acknowledged (${o.retries} requests retried), ${o.stored} stored once each${takeover}; pipeline tables equal SQL over the events\n`,
   );
 }
 
 describe('the split topology under kill -9, with continuous load', { skip }, () => {
-  it('stores every acknowledged event exactly once when a processor and a collector die; the other processor takes over', async () => {
-    report('processor + collector', await runScenario(['processor', 'collector']));
+  // Both processors live to the end here: they split the storage group, and only one runs the pipelines.
+  it('stores every acknowledged event exactly once when a collector dies; two live processors give exact aggregates', async () => {
+    report('collector', await runScenario(['collector']));
   });
 
-  it('stores every acknowledged event exactly once when a NATS node dies too; every partition catches up', async () => {
+  it('stores every acknowledged event exactly once when a processor, a collector and a NATS node die; the other processor takes over', async () => {
     report(
       'processor + collector + NATS node',
       await runScenario(['processor', 'collector', 'nats-node'], 30_000),
