@@ -34,6 +34,7 @@ export async function startProcessorRole(config: DeploymentConfig): Promise<Runn
       logger,
       dataDir,
       pipelines: config.processor.pipelines,
+      streamWorkers: config.processor.streamWorkers,
       shared: true,
     });
     if (config.processor.port !== undefined) {
