@@ -2,10 +2,10 @@ import { randomBytes } from 'node:crypto';
 import { describe } from 'node:test';
 import { Admin } from '@platformatic/kafka';
 import { runLogConformance } from '@tracklane/log/conformance';
-import { KafkaLog } from '../src/index.ts';
+import { type GroupProtocol, KafkaLog } from '../src/index.ts';
 
 /**
- * Runs only against a real broker: KAFKA_BROKERS=127.0.0.1:9092 npm test -- log-kafka (see README.md for a
+ * Runs only against a real broker: KAFKA_BROKERS=127.0.0.1:9092 npm test -- packages/log-kafka (see README.md for a
  * local Kafka or Redpanda). Each test works in its own namespace and deletes exactly its topics and groups,
  * so a shared development broker is safe.
  */
@@ -25,6 +25,8 @@ describe('KafkaLog', { skip }, () => {
           replicationFactor: Number(process.env.KAFKA_REPLICATION_FACTOR ?? -1),
           sessionTimeoutMs: 6000,
           retentionCheckIntervalMs: 0,
+          // 'auto' takes KIP-848 on Kafka 4.x; KAFKA_GROUP_PROTOCOL=classic runs the sticky classic protocol there.
+          groupProtocol: (process.env.KAFKA_GROUP_PROTOCOL ?? 'auto') as GroupProtocol,
         }),
       cleanup: async () => {
         const admin = new Admin({
