@@ -115,10 +115,17 @@ export class KafkaGroupConsumer implements Consumer {
     void this.sync().catch(() => undefined);
   }
 
-  /** Brings `owned` in line with the client's current assignment (serialized). */
+  /**
+   * Brings `owned` in line with the client's current assignment (serialized). It repeats until a pass finds
+   * nothing new, so a caller that joins a pass already under way still sees a change made meanwhile.
+   */
   private sync(): Promise<void> {
     if (!this.syncing) {
-      this.syncing = this.syncOnce().finally(() => {
+      this.syncing = (async () => {
+        while (await this.syncOnce()) {
+          // changed: look again
+        }
+      })().finally(() => {
         this.syncing = null;
       });
     }
@@ -136,10 +143,11 @@ export class KafkaGroupConsumer implements Consumer {
     return current;
   }
 
-  private async syncOnce(): Promise<void> {
-    if (this.closed) return;
+  /** One pass; true when it changed the assignment. */
+  private async syncOnce(): Promise<boolean> {
+    if (this.closed) return false;
     const change = diffAssignment(this.assignment(), this.clientAssignment());
-    if (!isChange(change)) return;
+    if (!isChange(change)) return false;
     for (const tp of change.revoked) this.owned.delete(tpKey(tp.topic, tp.partition));
     if (change.added.length > 0) {
       const committed = await this.committed(change.added);
@@ -154,12 +162,13 @@ export class KafkaGroupConsumer implements Consumer {
         }),
       );
     }
-    if (this.closed) return;
+    if (this.closed) return false;
     const assignment = this.assignment();
     this.subscription?.update(
       assignment.map((tp) => ({ topic: this.host.names.topic(tp.topic), partition: tp.partition })),
     );
     for (const listener of this.listeners) this.callListener(listener, assignment);
+    return true;
   }
 
   private async committed(tps: TopicPartition[]): Promise<Map<string, number>> {

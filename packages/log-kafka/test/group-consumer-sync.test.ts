@@ -19,6 +19,8 @@ class ClientDouble extends EventEmitter {
   readonly commits: { topic: string; partition: number; offset: bigint }[][] = [];
   streamsOpened = 0;
   streamsClosed = 0;
+  /** While set, committed-offset lookups wait for it: a slow coordinator. */
+  gate: Promise<void> | null = null;
   constructor(private readonly committedOffsets: Map<number, bigint>) {
     super();
   }
@@ -38,6 +40,7 @@ class ClientDouble extends EventEmitter {
       for (const p of partitions) offsets[p] = this.committedOffsets.get(p) ?? -1n;
       answer.set(topic, offsets);
     }
+    await this.gate;
     return answer;
   }
   async commit(options: { offsets: { topic: string; partition: number; offset: bigint }[] }) {
@@ -188,6 +191,38 @@ describe('a Kafka group member following its assignment', () => {
     client.emit('consumer:heartbeat:end');
     await new Promise((r) => setTimeout(r, 50));
     assert.equal(seen.length, 3);
+    await consumer.close();
+  });
+
+  it('catches up with a change that arrives while it is still applying the previous one', async () => {
+    const client = new ClientDouble(new Map());
+    client.assign([0]);
+    const consumer = await KafkaGroupConsumer.join(client as unknown as Client, host(), {
+      group: 'g',
+      topics: ['t'],
+      protocol: 'classic',
+      subscription: new StickySubscription(),
+    });
+    const seen: string[][] = [];
+    consumer.onRebalance((assignment) => seen.push(flat(assignment)));
+    await eventually(() => seen.length === 1, 'the replay');
+    let open!: () => void;
+    client.gate = new Promise<void>((resolve) => {
+      open = resolve;
+    });
+    client.assign([0, 1]);
+    client.emit('consumer:group:join', {});
+    await eventually(
+      () => client.committedAsked.length > 0 && client.committedAsked.at(-1)![0] === 1,
+      'the lookup',
+    );
+    // While t/1's committed offset is being looked up, the group moves on: t/0 is revoked.
+    client.assign([1]);
+    client.emit('consumer:group:join', {});
+    client.gate = null;
+    open();
+    await eventually(() => flat(consumer.assignment()).join() === 't/1', 'the second change');
+    assert.deepEqual(seen.at(-1), ['t/1']);
     await consumer.close();
   });
 });
