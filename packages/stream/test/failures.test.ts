@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
-import type { RecordInput } from '@tracklane/log';
+import type { Consumer, Log, RecordInput, TopicPartitionOffset } from '@tracklane/log';
 import { makeTempDir } from '@tracklane/test-utils';
 import { count, decodeJson, from, startEngine, tumbling, type WindowResult } from '../src/index.ts';
 import { drain, openLog, upsertSink } from './helpers.ts';
@@ -113,6 +113,55 @@ describe('failure handling', () => {
     assert.equal(out.rows.get('all')?.value, 100);
     assert.equal((await real.read('dead-letter', 0, 0)).length, 1);
     await real.close();
+  });
+
+  it('retries a failed consumer-group commit, so the group shows no lag once the records are processed', async () => {
+    await using dir = await makeTempDir();
+    const log = await openLog(`${dir.path}/log`);
+    await log.ensureTopic('in', { partitions: 2 });
+    await log.append(
+      'in',
+      Array.from({ length: 300 }, (_, i) => ({
+        key: `k${i % 7}`,
+        value: Buffer.from(JSON.stringify({ id: i, t: i })),
+      })),
+    );
+    // The group commit fails (as during a broker election) until the records are all processed.
+    let failCommits = true;
+    let failed = 0;
+    const flaky: Log = Object.create(log) as Log;
+    flaky.consumer = async (options) => {
+      const consumer = await log.consumer(options);
+      const commit = consumer.commit.bind(consumer);
+      return Object.assign(Object.create(consumer) as Consumer, {
+        commit: async (offsets?: TopicPartitionOffset[]) => {
+          if (failCommits) {
+            failed++;
+            throw new Error('no responders');
+          }
+          return commit(offsets);
+        },
+      });
+    };
+    const engine = await startEngine({
+      log: flaky,
+      pipelines: [from(flaky, 'in', decodeJson<Ev>).to({ async write() {} }, { name: 'sink' })],
+      group: 'g',
+      stateDir: `${dir.path}/state`,
+      checkpointIntervalMs: 20,
+    });
+    await drain(engine);
+    assert.ok(failed > 0, 'a commit was attempted and failed');
+    failCommits = false;
+    const lag = async () => {
+      const committed = await log.committedOffsets('g', 'in');
+      return (await log.offsets('in')).reduce((n, p) => n + p.end - (committed.get(p.partition) ?? 0), 0);
+    };
+    const deadline = Date.now() + 5_000;
+    while ((await lag()) > 0 && Date.now() < deadline) await new Promise((r) => setTimeout(r, 20));
+    assert.equal(await lag(), 0, 'the group committed every processed offset');
+    await engine.stop();
+    await log.close();
   });
 
   it('holds consumption back while the sink is slow: bounded batches in flight', async () => {

@@ -75,6 +75,8 @@ export class StreamEngine {
   private batchesSinceCapture = 0;
   private dirty = false;
   private checkpoints = 0;
+  /** The last mirror of checkpointed offsets into the consumer group failed (see `commitGroup`). */
+  private groupCommitFailed = false;
   private readonly committed = new Map<number, number>();
   /** Owned partitions missing from some assignment since the last rebalance ran (see `rebalance`). */
   private readonly revoked = new Set<number>();
@@ -189,6 +191,18 @@ export class StreamEngine {
           this.inflight = this.checkpoint().finally(() => {
             this.inflight = undefined;
           });
+        } else if (
+          this.groupCommitFailed &&
+          this.inflight === undefined &&
+          Date.now() - this.lastCapture >= checkpointIntervalMs
+        ) {
+          this.lastCapture = Date.now();
+          const owned = new Set(this.processor.owned);
+          this.commitGroup(
+            [...this.committed]
+              .filter(([p]) => owned.has(p))
+              .map(([partition, offset]) => ({ partition, offset })),
+          );
         }
         failures = 0;
       } catch (err) {
@@ -273,12 +287,23 @@ export class StreamEngine {
     if (fenced.length > 0) this.refence(fenced);
     const landed = fenced.length === 0 ? offsets : offsets.filter((o) => !fenced.includes(o.partition));
     for (const o of landed) this.committed.set(o.partition, o.offset);
-    this.consumer
-      ?.commit(landed.map((o) => ({ topic: this.topic, ...o })))
-      .catch((err: unknown) =>
-        this.logger.warn({ err }, 'consumer group commit failed (informational only)'),
-      );
+    this.commitGroup(landed);
     this.options.onCheckpoint?.({ committedAt: Date.now(), appendTimes: samples, offsets });
+  }
+
+  /**
+   * Mirrors checkpointed offsets into the log's consumer group. The checkpoint is the truth (offsets live
+   * with the state), so this only feeds lag readings (`tracklane-builtin` on the pipeline page, a standby
+   * processor's `lag()`); a failed commit is retried from the loop, or a partition with no more records
+   * would show lag forever.
+   */
+  private commitGroup(offsets: PartitionCheckpoint[]): void {
+    if (offsets.length === 0 || this.consumer === undefined) return;
+    this.groupCommitFailed = false;
+    this.consumer.commit(offsets.map((o) => ({ topic: this.topic, ...o }))).catch((err: unknown) => {
+      this.groupCommitFailed = true;
+      this.logger.warn({ err, group: this.options.group }, 'consumer group commit failed; will retry');
+    });
   }
 
   /**
