@@ -1,6 +1,5 @@
 import { type ChildProcess, spawn } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
-import { freePort } from './free-port.ts';
 import { waitFor } from './wait-for.ts';
 
 const BIN = fileURLToPath(new URL('../../cli/src/bin.ts', import.meta.url));
@@ -32,9 +31,15 @@ export interface StartOptions {
   env?: Record<string, string>;
 }
 
-/** Starts `tracklane start` as a real child process on a loopback port and waits for /health. */
+const RUNNING_AT = /Tracklane is running at (http:\/\/127\.0\.0\.1:(\d+))/;
+
+/**
+ * Starts `tracklane start` as a real child process on a loopback port and waits for /health. Without a
+ * `port`, the server binds port 0 and the test reads the port it got from its banner: a port picked
+ * beforehand can be taken by another test's server before this one binds it, and this test's health
+ * check would then be answered by the other server.
+ */
 export async function startTracklaneProcess(options: StartOptions): Promise<TracklaneProcess> {
-  const port = options.port ?? (await freePort());
   const writeKey = options.writeKey ?? 'wk_test_key';
   const apiKey = options.apiKey ?? 'ak_test_key';
   const child = spawn(
@@ -45,7 +50,7 @@ export async function startTracklaneProcess(options: StartOptions): Promise<Trac
       BIN,
       'start',
       '--port',
-      String(port),
+      String(options.port ?? 0),
       '--host',
       '127.0.0.1',
       '--data-dir',
@@ -68,19 +73,25 @@ export async function startTracklaneProcess(options: StartOptions): Promise<Trac
     output += chunk.toString();
   });
   const exited = new Promise<number | null>((resolve) => child.once('exit', (code) => resolve(code)));
-  const url = `http://127.0.0.1:${port}`;
   let exitedEarly = false;
   void exited.then(() => {
     exitedEarly = true;
   });
+  let port = options.port ?? 0;
+  let url = `http://127.0.0.1:${port}`;
   try {
     await waitFor(
       async () => {
         if (exitedEarly) throw new Error(`tracklane exited during start:\n${output}`);
+        // The banner is printed once the server listens, with the port it bound.
+        const banner = RUNNING_AT.exec(output);
+        if (banner === null) return false;
+        url = banner[1]!;
+        port = Number(banner[2]);
         const response = await fetch(`${url}/health`);
         return response.status === 200;
       },
-      { timeoutMs: 30_000, what: `tracklane on ${url}` },
+      { timeoutMs: 30_000, what: 'tracklane to listen and answer /health' },
     );
   } catch (err) {
     child.kill('SIGKILL');
