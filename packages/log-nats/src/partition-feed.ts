@@ -49,6 +49,14 @@ export class PartitionFeed {
   private lastSignal = Date.now();
   /** When the current consumer last delivered a record, or was created. */
   private lastRecord = Date.now();
+  /**
+   * The burst flush scheduled by the first record of a burst; see `flush()`. The consumer is recreated after
+   * consecutive failures with a growing pause, and a delivered burst resets that count.
+   */
+  private flushing: NodeJS.Immediate | null = null;
+  private failures = 0;
+  /** Whether the burst being flushed delivered a new record (not only repeats of ones we had). */
+  private delivered = false;
   /** When the stream was last seen holding records past `next` while none arrived; 0 when not. */
   private behindSince = 0;
   private checking = false;
@@ -76,12 +84,10 @@ export class PartitionFeed {
   }
 
   private async run(): Promise<void> {
-    for (let failures = 0; !this.stopped; ) {
+    while (!this.stopped) {
       const from = this.next;
       try {
-        await this.consumeFrom(from, () => {
-          failures = 0;
-        });
+        await this.consumeFrom(from);
         if (this.stopped) return;
         debug('feed %s: consumer from %d ended; recreating at %d', this.stream, from, this.next);
       } catch (err) {
@@ -94,11 +100,11 @@ export class PartitionFeed {
         }
         debug('feed %s: consumer from %d failed (%s); recreating at %d', this.stream, from, err, this.next);
       }
-      failures++;
+      this.failures++;
       await this.catchUpBySequence().catch((err: unknown) => {
         debug('feed %s: cannot read by sequence either: %s', this.stream, err);
       });
-      await new Promise((r) => setTimeout(r, Math.min(MAX_BACKOFF_MS, failures * 100)));
+      await new Promise((r) => setTimeout(r, Math.min(MAX_BACKOFF_MS, this.failures * 100)));
     }
   }
 
@@ -186,7 +192,7 @@ export class PartitionFeed {
     void messages?.close().catch(() => undefined);
   }
 
-  private async consumeFrom(from: number, onProgress: () => void): Promise<void> {
+  private async consumeFrom(from: number): Promise<void> {
     this.lastSignal = Date.now();
     this.lastRecord = this.lastSignal;
     this.behindSince = 0;
@@ -211,17 +217,17 @@ export class PartitionFeed {
       }
     })().catch(() => undefined);
     try {
+      // The iterator's pull requests are queued behind the messages it yields, so not iterating (parked at
+      // HIGH_WATER below) stops pulling: that is this feed's flow control, and why it is not a callback.
       for await (const m of messages) {
         if (this.stopped || this.messages !== messages) break;
-        this.lastSignal = Date.now();
-        this.lastRecord = this.lastSignal;
+        if (this.flushing === null) this.flushing = setImmediate(this.flush);
         const offset = m.seq - 1;
         // The ordered consumer never goes back, but a consumer recreated at our cursor must not repeat.
         if (offset < this.next) continue;
         this.buffer.push(decodeRecord(this.topic, this.partition, offset, m.data));
         this.next = offset + 1;
-        onProgress();
-        this.onData();
+        this.delivered = true;
         if (this.buffer.length - this.head >= HIGH_WATER) {
           await new Promise<void>((resolve) => {
             this.drained = resolve;
@@ -236,6 +242,22 @@ export class PartitionFeed {
       void consumer.delete().catch(() => undefined);
     }
   }
+
+  /**
+   * Runs once per burst of messages, after the client has yielded every message of the socket reads that
+   * brought it (they are iterated in microtasks; this runs after them, in the same event-loop turn): the
+   * liveness clocks and the poll's wake-up are per burst, not per record, so that a poll returns the whole
+   * burst rather than the first record of it, and no record pays for a clock read.
+   */
+  private readonly flush = (): void => {
+    this.flushing = null;
+    if (this.stopped) return;
+    this.lastSignal = Date.now();
+    this.lastRecord = this.lastSignal;
+    if (this.delivered) this.failures = 0;
+    this.delivered = false;
+    this.onData();
+  };
 
   get available(): number {
     return this.buffer.length - this.head;
@@ -272,6 +294,8 @@ export class PartitionFeed {
     if (this.stopped) return;
     this.stopped = true;
     clearInterval(this.watchdogTimer);
+    if (this.flushing !== null) clearImmediate(this.flushing);
+    this.flushing = null;
     this.drained?.();
     this.drained = null;
     this.abandon();

@@ -144,6 +144,30 @@ describe('NatsLog specifics', { skip: natsServerMissing() }, () => {
     assert.deepEqual(small, big.slice(0, 3));
   });
 
+  it('hands a poll the whole burst of waiting records, not the first record of it', async () => {
+    await log.ensureTopic('t', { partitions: 1 });
+    await log.append(
+      't',
+      Array.from({ length: 200 }, (_, i) => ({ value: Buffer.from(String(i)) })),
+    );
+    const consumer = await log.consumer({ group: 'g', topics: ['t'] });
+    try {
+      const sizes: number[] = [];
+      let seen = 0;
+      while (seen < 200) {
+        const records = await consumer.poll({ maxRecords: 1000, timeoutMs: 5000 });
+        assert.ok(records.length > 0, `poll timed out after ${seen} records`);
+        for (const r of records) assert.equal(r.offset, seen++);
+        sizes.push(records.length);
+      }
+      // 200 small records come in one pull, usually one socket read: waking the poll per record (as the
+      // feed once did) made every poll return a single record, and the poll machinery cost per record.
+      assert.ok(sizes.length <= 20, `200 records took ${sizes.length} polls: ${sizes.join(', ')}`);
+    } finally {
+      await consumer.close();
+    }
+  });
+
   it('refuses a record larger than the server’s max_payload with E_RECORD_TOO_LARGE', async () => {
     await log.ensureTopic('t', { partitions: 1 });
     await assert.rejects(log.append('t', [{ value: Buffer.alloc(2 << 20) }]), { code: 'E_RECORD_TOO_LARGE' });
