@@ -38,7 +38,59 @@ describe('NATS record codec', () => {
     // The record is exactly as long as its parts: no slack left from measuring strings as UTF-16.
     assert.equal(
       encoded.length,
-      17 + Buffer.byteLength('ü-🚀') + Buffer.byteLength('{"message-id":"é🚀"}') + 1,
+      17 + Buffer.byteLength('ü-🚀') + 2 + Buffer.byteLength('message-id') + 4 + Buffer.byteLength('é🚀') + 1,
+    );
+  });
+
+  it('still reads records written with JSON headers (version 1), as stored before version 2', () => {
+    // Version 1 as encodeRecord wrote it: u8 1 | f64 timestamp | i32 keyLength | key | u32 length | JSON | value.
+    const json = Buffer.from('{"message-id":"é🚀","__proto__":"x"}');
+    const v1 = Buffer.concat([
+      Buffer.from([1]),
+      Buffer.alloc(8),
+      Buffer.from([0, 0, 0, 1]),
+      Buffer.from('k'),
+      Buffer.alloc(4),
+      json,
+      Buffer.from('value'),
+    ]);
+    v1.writeDoubleBE(1234, 1);
+    v1.writeUInt32BE(json.length, 14);
+    const r = decodeRecord('t', 0, 3, v1);
+    assert.deepEqual([r.key?.toString(), r.value.toString(), r.timestamp], ['k', 'value', 1234]);
+    assert.deepEqual(Object.entries(r.headers), [
+      ['message-id', 'é🚀'],
+      ['__proto__', 'x'],
+    ]);
+  });
+
+  it('keeps a header named __proto__ as a header, as JSON did', () => {
+    const headers = JSON.parse('{"__proto__":"p","a":""}') as Record<string, string>;
+    const r = decodeRecord('t', 0, 0, encodeRecord({ value: Buffer.from('v'), headers }, 1));
+    assert.deepEqual(Object.entries(r.headers), [
+      ['__proto__', 'p'],
+      ['a', ''],
+    ]);
+    assert.equal(Object.getPrototypeOf(r.headers), Object.prototype);
+  });
+
+  it('refuses a record whose headers run past their length, or past the message', () => {
+    const good = Buffer.from(encodeRecord({ value: Buffer.from('v'), headers: { name: 'value' } }, 1));
+    const cut = Buffer.from(good);
+    cut.writeUInt32BE(3, 13); // the headers' length now ends inside the first header
+    assert.throws(() => decodeRecord('t', 0, 1, cut), { code: 'E_CORRUPT_RECORD' });
+    assert.throws(() => decodeRecord('t', 0, 1, good.subarray(0, 20)), { code: 'E_CORRUPT_RECORD' });
+    const newer = Buffer.from(good);
+    newer[0] = 3;
+    assert.throws(() => decodeRecord('t', 0, 1, newer), { code: 'E_CORRUPT_RECORD' });
+  });
+
+  it('refuses a header name longer than 65535 bytes with E_BAD_ARGUMENT', () => {
+    assert.throws(
+      () => encodeRecord({ value: Buffer.from('v'), headers: { ['n'.repeat(70_000)]: 'x' } }, 1),
+      {
+        code: 'E_BAD_ARGUMENT',
+      },
     );
   });
 
