@@ -109,6 +109,12 @@ const FileShape = Type.Object(
         pipelines: Type.Boolean({ default: true }),
         /** Worker threads for the built-in pipelines, as `tracklane start --stream-workers`; 0: this thread. */
         streamWorkers: Type.Optional(Type.Integer({ minimum: 0 })),
+        /**
+         * What a processor that does not run the built-in pipelines does: 'cold' waits and, on taking over,
+         * resumes from its own checkpoint; 'warm' mirrors them into shadow tables and takes over by swapping
+         * them in (twice the pipelines' CPU and table writes). See docs/scaling-out.md.
+         */
+        standby: Type.Union([Type.Literal('cold'), Type.Literal('warm')], { default: 'cold' }),
       },
       { additionalProperties: false, default: {} },
     ),

@@ -36,6 +36,8 @@ export interface ProcessingOptions {
    * then run in one of them at a time (see `startSingleActive` in @tracklane/stream).
    */
   shared?: boolean;
+  /** With `shared`: what a processor that does not run the built-in pipelines does. Default 'cold'. */
+  standby?: 'cold' | 'warm';
   /** Ids of people erased before this start, so live views can drop them. */
   onErased?: (ids: Iterable<string>) => void;
   /** Called with each stored batch; must not throw or block. */
@@ -65,6 +67,7 @@ export async function startProcessing(options: ProcessingOptions): Promise<Proce
         dataDir: options.dataDir,
         workers: options.streamWorkers ?? defaultStreamWorkers(),
         singleActive: options.shared ?? false,
+        standby: options.standby ?? 'cold',
         logger: logger.child({ component: 'stream' }),
       });
     }

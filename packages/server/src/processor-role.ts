@@ -36,6 +36,7 @@ export async function startProcessorRole(config: DeploymentConfig): Promise<Runn
       pipelines: config.processor.pipelines,
       streamWorkers: config.processor.streamWorkers,
       shared: true,
+      standby: config.processor.standby,
     });
     if (config.processor.port !== undefined) {
       const writer = processing.writer;

@@ -96,6 +96,23 @@ describe('the deployment config file', () => {
     });
   });
 
+  describe('processor.standby', () => {
+    it("is 'cold' unless set to 'warm'", () => {
+      assert.equal(parseDeploymentConfig(VALID).processor.standby, 'cold');
+      assert.equal(
+        parseDeploymentConfig({ ...VALID, processor: { standby: 'warm' } }).processor.standby,
+        'warm',
+      );
+    });
+
+    it('refuses anything else, listing the choices', () => {
+      assert.match(
+        problems({ ...VALID, processor: { standby: 'hot' } }),
+        /\/processor\/standby: must be one of 'cold', 'warm', got "?hot"?/,
+      );
+    });
+  });
+
   describe('processor.streamWorkers', () => {
     it('is optional, and takes any whole number >= 0 (0: the main thread)', () => {
       assert.equal(parseDeploymentConfig(VALID).processor.streamWorkers, undefined);

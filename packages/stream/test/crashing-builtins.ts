@@ -27,7 +27,10 @@ const nothing: Sink<unknown> = { async write() {} };
  * engine's retry and dead-letter handling, as a bug in a library would) mid-stream.
  */
 export const crashingBuiltins: PipelineFactory<CrashData> = async (context) => {
-  const pipelines = await builtinPipelines({ ...context, data: { exact: context.data.exact } });
+  const pipelines = await builtinPipelines({
+    ...context,
+    data: { exact: context.data.exact, tableSuffix: '' },
+  });
   if (context.worker !== context.data.crashWorker) return pipelines;
   let seen = 0;
   let thrown = false;

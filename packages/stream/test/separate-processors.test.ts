@@ -143,6 +143,94 @@ describe('built-in pipelines in several processes with separate data dirs', () =
   });
 });
 
+describe('built-in pipelines with a warm standby', () => {
+  let dir: TempDir;
+  let log: EmbeddedLog;
+  let store: DuckDbStore;
+  const events = generateEvents(6000, 60, 11);
+  const half = Math.floor(events.length / 2);
+  const running: RunningPipelines[] = [];
+
+  const start = async (name: string) => {
+    const started = await startBuiltinPipelines({
+      log,
+      store,
+      dataDir: `${dir.path}/${name}`,
+      exact: true,
+      partitions: 4,
+      checkpointIntervalMs: 100,
+      singleActive: true,
+      standby: 'warm',
+    });
+    running.push(started);
+    return started;
+  };
+
+  before(async () => {
+    dir = await makeTempDir();
+    log = await openLog(`${dir.path}/log`);
+    store = await DuckDbStore.open(`${dir.path}/tracklane.duckdb`);
+    await store.migrate();
+    await log.ensureTopic('events', { partitions: 4 });
+  });
+
+  after(async () => {
+    for (const r of running) await r.stop();
+    await store.close();
+    await log.close();
+    await dir.remove();
+  });
+
+  it('mirrors the pipelines into shadow tables and takes over from there, not from the start of the log', async () => {
+    const first = await start('p1');
+    const second = await start('p2');
+    for (let i = 0; i < half; i += 500) {
+      const chunk = events.slice(i, Math.min(i + 500, half));
+      await log.append('events', chunk.map(toRecord));
+      await store.insertEvents(chunk);
+    }
+    await waitFor(async () => first.stats().records + second.stats().records > 0, {
+      timeoutMs: 30_000,
+      what: 'a leader to process records',
+    });
+    const [leader, standby] = first.stats().records > 0 ? [first, second] : [second, first];
+    assert.ok(standby.standby !== undefined, 'the standby runs a mirror');
+    assert.equal(leader.standby, undefined, 'the leader runs none');
+    await waitFor(async () => (await leader.lag()) === 0 && (await standby.standby!.lag()) === 0, {
+      timeoutMs: 60_000,
+      what: 'leader and mirror to catch up',
+    });
+    await assertTablesMatchEvents(store);
+    const mirrored = await store.query(
+      "SELECT count(*) FROM information_schema.tables WHERE table_name LIKE 'event_counts_minute__standby_%'",
+    );
+    assert.equal(Number(mirrored.rows[0]![0]), 1, "one shadow table set: the standby's");
+
+    await leader.stop();
+    for (let i = half; i < events.length; i += 500) {
+      const chunk = events.slice(i, i + 500);
+      await log.append('events', chunk.map(toRecord));
+      await store.insertEvents(chunk);
+    }
+    // Promoted (its mirror is gone, its engine owns the partitions), then caught up.
+    await waitFor(
+      async () =>
+        standby.standby === undefined &&
+        standby.stats().partitions.length === 4 &&
+        (await standby.lag()) === 0,
+      { timeoutMs: 60_000, what: 'the standby to take over and catch up' },
+    );
+    // Warm: the new leader processed at most what came after its mirror's position (the mirror may have
+    // read all of it before it was promoted), not the whole log again as a cold takeover does.
+    assert.ok(
+      standby.stats().records <= events.length - half + 500,
+      `the new leader processed ${standby.stats().records} records; ${events.length - half} arrived after the mirror caught up`,
+    );
+    assert.equal(standby.standby, undefined, 'the promoted process runs no mirror');
+    await assertTablesMatchEvents(store);
+  });
+});
+
 describe('a process taking over the pipelines', () => {
   it('versions its rows above every version the previous leader wrote', async () => {
     const dir = await makeTempDir();

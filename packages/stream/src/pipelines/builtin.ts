@@ -11,6 +11,7 @@ import { sessions } from './sessions.ts';
 import { startSingleActive } from './single-active.ts';
 import { uniqueUsersDay, uniqueUsersHour } from './unique-users.ts';
 import { userProfiles } from './user-profiles.ts';
+import { warmStandby } from './warm-standby.ts';
 
 export const BUILTIN_PIPELINES: readonly Projection[] = [
   eventCountsMinute,
@@ -46,9 +47,24 @@ export interface BuiltinPipelinesOptions {
   singleActive?: boolean;
   /** See `EngineOptions.versionBase`. Default 0. */
   versionBase?: number;
+  /**
+   * With `singleActive`, what a process that does not lead does: 'cold' waits, and on taking over resumes
+   * from its own checkpoint (from the start of the log if it never led); 'warm' mirrors the pipelines into
+   * shadow tables and takes over by swapping them in (`warmStandby`), at the cost of running the pipelines
+   * and writing their tables twice. Default 'cold'.
+   */
+  standby?: 'cold' | 'warm';
+  /** Consumer group. Default BUILTIN_GROUP (a warm standby uses its own). */
+  group?: string;
+  /** Appended to every table name. Default '' (a warm standby's shadow tables). */
+  tableSuffix?: string;
+  /** Where state goes under `dataDir`. Default 'stream'. */
+  stateSubdir?: string;
 }
 
 export interface RunningPipelines {
+  /** A warm standby's mirror of the pipelines, while it runs (see `standby` in the options). */
+  readonly standby?: RunningPipelines | undefined;
   /** Events appended to the events topic but not yet reflected in the tables. */
   lag(): Promise<number>;
   stats(): EngineStats;
@@ -77,10 +93,21 @@ export async function startBuiltinPipelines(options: BuiltinPipelinesOptions): P
       tables: BUILTIN_PIPELINES.map((p) => p.table),
       ...(options.logger === undefined ? {} : { logger: options.logger }),
       start: (versionBase) => startBuiltinPipelines({ ...options, singleActive: false, versionBase }),
+      ...(options.standby === 'warm'
+        ? {
+            standby: await warmStandby(options, {
+              pipelines: BUILTIN_PIPELINES,
+              group: BUILTIN_GROUP,
+              start: startBuiltinPipelines,
+            }),
+          }
+        : {}),
     });
   }
   const exact = options.exact ?? false;
-  const stateDir = join(dataDir, 'stream');
+  const group = options.group ?? BUILTIN_GROUP;
+  const tableSuffix = options.tableSuffix ?? '';
+  const stateDir = join(dataDir, options.stateSubdir ?? 'stream');
   const checkpointIntervalMs = options.checkpointIntervalMs ?? 500;
   if ((options.workers ?? 0) > 0) {
     const pool = await startWorkerPool<BuiltinWorkerData>({
@@ -88,9 +115,9 @@ export async function startBuiltinPipelines(options: BuiltinPipelinesOptions): P
       store,
       module: new URL('./builtin-factory.ts', import.meta.url),
       exportName: 'builtinPipelines',
-      data: { exact },
+      data: { exact, tableSuffix },
       workers: options.workers!,
-      group: BUILTIN_GROUP,
+      group,
       stateDir,
       checkpointIntervalMs,
       ...(options.versionBase === undefined ? {} : { versionBase: options.versionBase }),
@@ -98,11 +125,13 @@ export async function startBuiltinPipelines(options: BuiltinPipelinesOptions): P
     });
     return { lag: () => pool.lag(), stats: () => pool.stats(), stop: () => pool.stop(), pool };
   }
-  const pipelines = BUILTIN_PIPELINES.map((p) => p.build({ log, store, tableName: p.name, exact }));
+  const pipelines = BUILTIN_PIPELINES.map((p) =>
+    p.build({ log, store, tableName: `${p.name}${tableSuffix}`, exact }),
+  );
   const engine = await startEngine({
     log,
     pipelines,
-    group: BUILTIN_GROUP,
+    group,
     stateDir,
     checkpointIntervalMs,
     ...(options.versionBase === undefined ? {} : { versionBase: options.versionBase }),

@@ -26,6 +26,24 @@ export interface SingleActiveOptions {
   logger?: Logger;
   /** Starts the pipelines; every row they write must be versioned from `versionBase` up. */
   start(versionBase: number): Promise<RunningPipelines>;
+  /** Set for a warm standby (see `WarmStandby`); without it a standby only waits. */
+  standby?: WarmStandby;
+}
+
+/**
+ * What a warm standby needs from the pipelines it mirrors: it runs them in its own consumer group (so it
+ * reads every partition), with its own state, into its own shadow tables, which are always a complete
+ * result up to its position. Taking over is then a table swap and a state handover, not a replay.
+ */
+export interface WarmStandby {
+  /** The shadow tables, read for versions before a takeover. */
+  tables: readonly TableDefinition[];
+  /** Whether standby state is there to resume (else `start` begins from an empty state and tables). */
+  resumable(): Promise<boolean>;
+  /** Starts the mirror; `fresh` drops any shadow tables and standby state first. */
+  start(fresh: boolean): Promise<RunningPipelines>;
+  /** With the mirror stopped: swaps the shadow tables in and makes its state the leader's. */
+  promote(): Promise<void>;
 }
 
 const IDLE_STATS: EngineStats = { records: 0, deadLettered: 0, retried: 0, checkpoints: 0, partitions: [] };
@@ -49,7 +67,11 @@ const IDLE_STATS: EngineStats = { records: 0, deadLettered: 0, retried: 0, check
  */
 export async function startSingleActive(options: SingleActiveOptions): Promise<RunningPipelines> {
   const logger = options.logger ?? silentLogger;
+  const { standby } = options;
   let running: RunningPipelines | undefined;
+  let closing = false;
+  // The mirror starts before joining, so that a lead won at once finds it running and promotes it.
+  let mirror = standby === undefined ? undefined : await standby.start(!(await standby.resumable()));
   const leadership = await Leadership.join({
     log: options.log,
     topic: LEADERSHIP_TOPIC,
@@ -57,13 +79,24 @@ export async function startSingleActive(options: SingleActiveOptions): Promise<R
     logger,
     async onChange(leading) {
       if (leading) {
-        const versionBase = (await highestVersion(options.store, options.tables)) + LEADER_VERSION_STEP;
+        // Above the old leader's rows and the mirror's, whichever end up in the tables.
+        const tables = [...options.tables, ...(standby?.tables ?? [])];
+        const versionBase = (await highestVersion(options.store, tables)) + LEADER_VERSION_STEP;
+        if (mirror !== undefined) {
+          const stopping = mirror;
+          mirror = undefined;
+          await stopping.stop();
+          await standby!.promote();
+          logger.info({ group: options.group }, 'promoted the warm standby');
+        }
         running = await options.start(versionBase);
         logger.info({ group: options.group, versionBase }, 'running the pipelines');
       } else {
         const stopping = running;
         running = undefined;
         await stopping?.stop();
+        // The leader's state matches the real tables, not shadow ones: the mirror starts over.
+        if (standby !== undefined && !closing) mirror = await standby.start(true);
       }
     },
   });
@@ -73,9 +106,18 @@ export async function startSingleActive(options: SingleActiveOptions): Promise<R
       return groupLag(options.log, options.group, options.topic);
     },
     stats: () => running?.stats() ?? IDLE_STATS,
-    stop: () => leadership.close(),
+    async stop() {
+      closing = true;
+      await leadership.close();
+      const stopping = mirror;
+      mirror = undefined;
+      await stopping?.stop();
+    },
     get pool() {
       return running?.pool;
+    },
+    get standby() {
+      return mirror;
     },
   };
 }
