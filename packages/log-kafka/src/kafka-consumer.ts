@@ -8,7 +8,7 @@ import type {
   TopicPartition,
   TopicPartitionOffset,
 } from '@tracklane/log';
-import { assertConsumerOffset } from '@tracklane/log';
+import { assertConsumerOffset, callRebalanceListener, pollLimits } from '@tracklane/log';
 import { diffAssignment, isChange } from './assignment-diff.ts';
 import { fetchPartitions } from './fetcher.ts';
 import type { Names } from './names.ts';
@@ -167,7 +167,7 @@ export class KafkaGroupConsumer implements Consumer {
     this.subscription?.update(
       assignment.map((tp) => ({ topic: this.host.names.topic(tp.topic), partition: tp.partition })),
     );
-    for (const listener of this.listeners) this.callListener(listener, assignment);
+    for (const listener of this.listeners) callRebalanceListener(listener, assignment, this.memberId);
     return true;
   }
 
@@ -198,15 +198,6 @@ export class KafkaGroupConsumer implements Consumer {
     return out;
   }
 
-  private callListener(listener: RebalanceListener, assignment: TopicPartition[]): void {
-    try {
-      listener(assignment);
-    } catch (err) {
-      // A throwing listener must not stop this member from following the group's assignment.
-      process.emitWarning(`onRebalance listener of ${this.memberId} threw: ${(err as Error).message}`);
-    }
-  }
-
   private assertOpen(): void {
     this.host.assertOpen();
     if (this.closed) throw new TracklaneError('E_LOG_CLOSED', `consumer ${this.memberId} is closed`);
@@ -214,11 +205,7 @@ export class KafkaGroupConsumer implements Consumer {
 
   async poll(options?: PollOptions): Promise<LogRecord[]> {
     this.assertOpen();
-    const maxRecords = options?.maxRecords ?? 500;
-    if (!Number.isInteger(maxRecords) || maxRecords < 1) {
-      throw new TracklaneError('E_BAD_ARGUMENT', 'poll maxRecords must be a positive integer');
-    }
-    const deadline = Date.now() + (options?.timeoutMs ?? 1000);
+    const { maxRecords, deadline } = pollLimits(options);
     for (;;) {
       await this.sync();
       const owned = [...this.owned.values()];
@@ -319,7 +306,7 @@ export class KafkaGroupConsumer implements Consumer {
     this.listeners.push(listener);
     // The join's rebalance happened before the caller could register, so replay the current assignment once.
     queueMicrotask(() => {
-      if (!this.closed) this.callListener(listener, this.assignment());
+      if (!this.closed) callRebalanceListener(listener, this.assignment(), this.memberId);
     });
   }
 

@@ -13,6 +13,7 @@ import type {
   TopicConfig,
   TopicDescription,
 } from '@tracklane/log';
+import { SingleFlight } from '@tracklane/log';
 import { fetchPartitions } from './fetcher.ts';
 import {
   type AdvertisedApi,
@@ -87,7 +88,7 @@ export class KafkaLog implements Log {
   private readonly sendQueue: SendQueue;
   private readonly host: ConsumerHost;
   private retentionTimer: NodeJS.Timeout | null = null;
-  private retentionRun: Promise<void> | null = null;
+  private readonly retention = new SingleFlight(() => this.applyRetention());
   private closing: Promise<void> | null = null;
 
   private constructor(
@@ -163,7 +164,7 @@ export class KafkaLog implements Log {
     }
     if (resolved.retentionCheckIntervalMs > 0) {
       log.retentionTimer = setInterval(() => {
-        if (!log.retentionRun) log.enforceRetention().catch(() => undefined);
+        if (!log.retention.running) log.enforceRetention().catch(() => undefined);
       }, resolved.retentionCheckIntervalMs);
       log.retentionTimer.unref();
     }
@@ -445,12 +446,7 @@ export class KafkaLog implements Log {
    */
   async enforceRetention(): Promise<void> {
     this.assertOpen();
-    if (!this.retentionRun) {
-      this.retentionRun = this.applyRetention().finally(() => {
-        this.retentionRun = null;
-      });
-    }
-    await this.retentionRun;
+    await this.retention.run();
   }
 
   private async applyRetention(): Promise<void> {
@@ -478,7 +474,7 @@ export class KafkaLog implements Log {
     if (!this.closing) {
       this.closing = (async () => {
         if (this.retentionTimer) clearInterval(this.retentionTimer);
-        await this.retentionRun?.catch(() => undefined);
+        await this.retention.running?.catch(() => undefined);
         await Promise.all([...this.consumers].map((c) => c.close().catch(() => undefined)));
         await this.closeClients();
       })();

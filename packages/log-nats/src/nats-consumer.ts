@@ -16,7 +16,7 @@ import type {
   TopicPartition,
   TopicPartitionOffset,
 } from '@tracklane/log';
-import { assertConsumerOffset } from '@tracklane/log';
+import { assertConsumerOffset, callRebalanceListener, pollLimits } from '@tracklane/log';
 import { assignRoundRobin, type MemberInfo } from './assignment.ts';
 import type { Names } from './names.ts';
 import { PartitionFeed } from './partition-feed.ts';
@@ -334,7 +334,7 @@ export class NatsConsumer implements Consumer {
     if (changed && !this.closed) {
       this.wake();
       const current = this.assignment();
-      for (const listener of this.listeners) this.callListener(listener, current);
+      for (const listener of this.listeners) callRebalanceListener(listener, current, this.memberId);
     }
   }
 
@@ -449,15 +449,6 @@ export class NatsConsumer implements Consumer {
     else this.woken = true;
   }
 
-  private callListener(listener: RebalanceListener, assignment: TopicPartition[]): void {
-    try {
-      listener(assignment);
-    } catch (err) {
-      // A throwing listener must not stop this member from taking or giving up partitions.
-      process.emitWarning(`onRebalance listener of ${this.memberId} threw: ${(err as Error).message}`);
-    }
-  }
-
   assignment(): TopicPartition[] {
     return [...this.owned.values()].map((o) => ({ topic: o.topic, partition: o.partition }));
   }
@@ -474,11 +465,7 @@ export class NatsConsumer implements Consumer {
 
   async poll(options?: PollOptions): Promise<LogRecord[]> {
     this.assertOpen();
-    const maxRecords = options?.maxRecords ?? 500;
-    if (!Number.isInteger(maxRecords) || maxRecords < 1) {
-      throw new TracklaneError('E_BAD_ARGUMENT', 'poll maxRecords must be a positive integer');
-    }
-    const deadline = Date.now() + (options?.timeoutMs ?? 1000);
+    const { maxRecords, deadline } = pollLimits(options);
     // A partition still held by a departing member is retried here too, not only on the heartbeat. Not
     // awaited: during an election a pass can take seconds (and beats keep asking for more), and the
     // partitions already owned must keep flowing meanwhile; a claim that succeeds wakes this poll.
@@ -577,7 +564,7 @@ export class NatsConsumer implements Consumer {
     );
     if (dropped) {
       const current = this.assignment();
-      for (const listener of this.listeners) this.callListener(listener, current);
+      for (const listener of this.listeners) callRebalanceListener(listener, current, this.memberId);
     }
   }
 
@@ -600,7 +587,7 @@ export class NatsConsumer implements Consumer {
     this.listeners.push(listener);
     // The join's rebalance happened before the caller could register, so replay the current assignment once.
     queueMicrotask(() => {
-      if (!this.closed) this.callListener(listener, this.assignment());
+      if (!this.closed) callRebalanceListener(listener, this.assignment(), this.memberId);
     });
   }
 

@@ -13,6 +13,7 @@ import {
   partitionForKey,
   type ReadOptions,
   type RecordInput,
+  SingleFlight,
   type TopicConfig,
   type TopicDescription,
   type TopicPartitionOffset,
@@ -99,7 +100,7 @@ export class NatsLog implements Log {
   private readonly consumers = new Set<NatsConsumer>();
   private readonly host: ConsumerHost;
   private retentionTimer: NodeJS.Timeout | null = null;
-  private retentionRun: Promise<void> | null = null;
+  private readonly retention = new SingleFlight(() => this.applyRetention());
   private closing: Promise<void> | null = null;
   private readonly publisher: Publisher;
 
@@ -189,7 +190,7 @@ export class NatsLog implements Log {
       const interval = options.retentionCheckIntervalMs ?? 60_000;
       if (interval > 0) {
         log.retentionTimer = setInterval(() => {
-          if (!log.retentionRun) log.enforceRetention().catch(() => undefined);
+          if (!log.retention.running) log.enforceRetention().catch(() => undefined);
         }, interval);
         log.retentionTimer.unref();
       }
@@ -559,12 +560,7 @@ export class NatsLog implements Log {
    */
   async enforceRetention(): Promise<void> {
     this.assertOpen();
-    if (!this.retentionRun) {
-      this.retentionRun = this.applyRetention().finally(() => {
-        this.retentionRun = null;
-      });
-    }
-    await this.retentionRun;
+    await this.retention.run();
   }
 
   private async applyRetention(): Promise<void> {
@@ -586,7 +582,7 @@ export class NatsLog implements Log {
     if (!this.closing) {
       this.closing = (async () => {
         if (this.retentionTimer) clearInterval(this.retentionTimer);
-        await this.retentionRun?.catch(() => undefined);
+        await this.retention.running?.catch(() => undefined);
         await Promise.all([...this.consumers].map((c) => c.close().catch(() => undefined)));
         await this.publisher.settled();
         this.publisher.close();

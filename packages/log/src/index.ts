@@ -1,4 +1,5 @@
 export { assignRoundRobin } from './assign-round-robin.ts';
+export { callRebalanceListener, pollLimits } from './consumer-support.ts';
 export { EmbeddedLog, type EmbeddedLogOptions } from './embedded/embedded-log.ts';
 export type {
   AppendAck,
@@ -20,3 +21,4 @@ export type {
 export { validateName } from './names.ts';
 export { assertConsumerOffset } from './offset-check.ts';
 export { partitionForKey } from './partitioner.ts';
+export { SingleFlight } from './single-flight.ts';

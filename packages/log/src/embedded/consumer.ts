@@ -1,4 +1,5 @@
 import { TracklaneError } from '@tracklane/core';
+import { callRebalanceListener, pollLimits } from '../consumer-support.ts';
 import type {
   Consumer,
   LogRecord,
@@ -80,16 +81,7 @@ export class EmbeddedConsumer implements Consumer, GroupMember {
     if (!changed) return;
     this.host.wake();
     const assignment = this.assignment();
-    for (const listener of this.listeners) this.callListener(listener, assignment);
-  }
-
-  private callListener(listener: RebalanceListener, assignment: TopicPartition[]): void {
-    try {
-      listener(assignment);
-    } catch (err) {
-      // A throwing listener must not break the join or leave of another member that triggered the rebalance.
-      process.emitWarning(`onRebalance listener of ${this.memberId} threw: ${(err as Error).message}`);
-    }
+    for (const listener of this.listeners) callRebalanceListener(listener, assignment, this.memberId);
   }
 
   private assertOpen(): void {
@@ -99,11 +91,7 @@ export class EmbeddedConsumer implements Consumer, GroupMember {
 
   async poll(options?: PollOptions): Promise<LogRecord[]> {
     this.assertOpen();
-    const maxRecords = options?.maxRecords ?? 500;
-    if (!Number.isInteger(maxRecords) || maxRecords < 1) {
-      throw new TracklaneError('E_BAD_ARGUMENT', 'poll maxRecords must be a positive integer');
-    }
-    const deadline = Date.now() + (options?.timeoutMs ?? 1000);
+    const { maxRecords, deadline } = pollLimits(options);
     for (;;) {
       // Read the counter before reading records, so an append that lands during the read is not missed.
       const seq = this.host.changeSeq;
@@ -158,7 +146,7 @@ export class EmbeddedConsumer implements Consumer, GroupMember {
     this.listeners.push(listener);
     // The join's rebalance happened before the caller could register, so replay the current assignment once.
     queueMicrotask(() => {
-      if (!this.closed) this.callListener(listener, this.assignment());
+      if (!this.closed) callRebalanceListener(listener, this.assignment(), this.memberId);
     });
   }
 

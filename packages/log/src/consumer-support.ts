@@ -1,0 +1,28 @@
+import { TracklaneError } from '@tracklane/core';
+import type { PollOptions, RebalanceListener, TopicPartition } from './log.ts';
+
+/** `poll`'s defaults and argument check, the same for every Log implementation. */
+export function pollLimits(options?: PollOptions): { maxRecords: number; deadline: number } {
+  const maxRecords = options?.maxRecords ?? 500;
+  if (!Number.isInteger(maxRecords) || maxRecords < 1) {
+    throw new TracklaneError('E_BAD_ARGUMENT', 'poll maxRecords must be a positive integer');
+  }
+  return { maxRecords, deadline: Date.now() + (options?.timeoutMs ?? 1000) };
+}
+
+/**
+ * Calls an `onRebalance` listener. One that throws must not stop its member from following the group's
+ * assignment (taking or giving up partitions, or the join or leave of another member that triggered it),
+ * so the error becomes a process warning.
+ */
+export function callRebalanceListener(
+  listener: RebalanceListener,
+  assignment: TopicPartition[],
+  memberId: string,
+): void {
+  try {
+    listener(assignment);
+  } catch (err) {
+    process.emitWarning(`onRebalance listener of ${memberId} threw: ${(err as Error).message}`);
+  }
+}
