@@ -51,9 +51,7 @@ export function registerRole(program: Command, role: RoleName): void {
         [role]: { ...loaded[role], ...(options.port === undefined ? {} : { port: options.port }) },
       };
       const running = await STARTERS[role](config);
-      process.stdout.write(
-        `tracklane ${role} (${config.log.kind} log, ${config.store.kind} store) ${running.url === undefined ? 'running (no HTTP)' : `at ${running.url}`}\n`,
-      );
+      // Handlers before the banner: whoever waits for it may signal at once.
       let signalled = false;
       const shutdown = (signal: string) => {
         if (signalled) process.exit(130);
@@ -69,6 +67,9 @@ export function registerRole(program: Command, role: RoleName): void {
       };
       process.on('SIGINT', () => shutdown('SIGINT'));
       process.on('SIGTERM', () => shutdown('SIGTERM'));
+      process.stdout.write(
+        `tracklane ${role} (${config.log.kind} log, ${config.store.kind} store) ${running.url === undefined ? 'running (no HTTP)' : `at ${running.url}`}\n`,
+      );
     });
 }
 
