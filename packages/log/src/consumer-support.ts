@@ -1,5 +1,5 @@
 import { TracklaneError } from '@tracklane/core';
-import type { PollOptions, RebalanceListener, TopicPartition } from './log.ts';
+import type { PartitionOffsets, PollOptions, RebalanceListener, TopicPartition } from './log.ts';
 
 /** `poll`'s defaults and argument check, the same for every Log implementation. */
 export function pollLimits(options?: PollOptions): { maxRecords: number; deadline: number } {
@@ -25,4 +25,26 @@ export function callRebalanceListener(
   } catch (err) {
     process.emitWarning(`onRebalance listener of ${memberId} threw: ${(err as Error).message}`);
   }
+}
+
+export interface PartitionLag {
+  partition: number;
+  /** Where the group resumes: its committed offset, or the earliest retained record if none. */
+  committed: number;
+  end: number;
+  lag: number;
+}
+
+/**
+ * A consumer group's lag per partition, from the topic's offsets and the group's committed offsets. With
+ * nothing committed the group starts at the earliest retained record, as consumers do.
+ */
+export function partitionLag(
+  offsets: readonly PartitionOffsets[],
+  committed: ReadonlyMap<number, number>,
+): PartitionLag[] {
+  return offsets.map(({ partition, start, end }) => {
+    const at = committed.get(partition) ?? start;
+    return { partition, committed: at, end, lag: Math.max(0, end - at) };
+  });
 }

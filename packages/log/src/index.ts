@@ -1,5 +1,5 @@
 export { assignRoundRobin } from './assign-round-robin.ts';
-export { callRebalanceListener, pollLimits } from './consumer-support.ts';
+export { callRebalanceListener, type PartitionLag, partitionLag, pollLimits } from './consumer-support.ts';
 export { EmbeddedLog, type EmbeddedLogOptions } from './embedded/embedded-log.ts';
 export type {
   AppendAck,

@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
-import { callRebalanceListener, pollLimits, SingleFlight } from '../src/index.ts';
+import { callRebalanceListener, partitionLag, pollLimits, SingleFlight } from '../src/index.ts';
 
 describe('what every Log implementation shares', () => {
   it('pollLimits: 500 records and 1 s by default; refuses a count that is not a positive integer', () => {
@@ -56,5 +56,29 @@ describe('what every Log implementation shares', () => {
     assert.equal(runs, 2);
     release();
     await third;
+  });
+});
+
+describe('partitionLag', () => {
+  it('counts from the committed offset, or from the earliest retained record when nothing is committed', () => {
+    const offsets = [
+      { partition: 0, start: 0, end: 10 },
+      { partition: 1, start: 4, end: 9 },
+      { partition: 2, start: 0, end: 3 },
+    ];
+    assert.deepEqual(
+      partitionLag(
+        offsets,
+        new Map([
+          [0, 7],
+          [2, 5],
+        ]),
+      ),
+      [
+        { partition: 0, committed: 7, end: 10, lag: 3 },
+        { partition: 1, committed: 4, end: 9, lag: 5 },
+        { partition: 2, committed: 5, end: 3, lag: 0 },
+      ],
+    );
   });
 });

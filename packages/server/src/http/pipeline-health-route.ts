@@ -1,7 +1,7 @@
 import { stat } from 'node:fs/promises';
 import type { CollectorContext } from '@tracklane/collector';
 import { isTracklaneError } from '@tracklane/core';
-import type { Log } from '@tracklane/log';
+import { type Log, partitionLag } from '@tracklane/log';
 import type { FastifyInstance, FastifyRequest } from 'fastify';
 import type { EndToEndLatency, LatencySummary } from '../end-to-end-latency.ts';
 
@@ -80,11 +80,7 @@ export function registerPipelineHealthRoute(
     const groups: PipelineHealth['groups'] = [];
     for (const { group, topic } of deps.groups) {
       const committed = await deps.log.committedOffsets(group, topic).catch(() => new Map<number, number>());
-      const partitions = (ends.get(topic) ?? []).map(({ partition, start, end }) => {
-        // Nothing committed yet means the group starts at the earliest retained record.
-        const at = committed.get(partition) ?? start;
-        return { partition, committed: at, end, lag: Math.max(0, end - at) };
-      });
+      const partitions = partitionLag(ends.get(topic) ?? [], committed);
       groups.push({ group, topic, lag: partitions.reduce((n, p) => n + p.lag, 0), partitions });
     }
 

@@ -1,4 +1,4 @@
-import type { Log } from '@tracklane/log';
+import { type Log, partitionLag } from '@tracklane/log';
 import type { Store, TableDefinition } from '@tracklane/storage';
 import type { EngineStats } from '../runtime/engine.ts';
 import { Leadership } from '../runtime/leadership.ts';
@@ -139,7 +139,5 @@ async function highestVersion(store: Store, tables: readonly TableDefinition[]):
 /** Records of the topic past the group's committed offsets: how far behind the leader is. */
 async function groupLag(log: Log, group: string, topic: string): Promise<number> {
   const [ends, committed] = await Promise.all([log.offsets(topic), log.committedOffsets(group, topic)]);
-  let lag = 0;
-  for (const { partition, end } of ends) lag += Math.max(0, end - (committed.get(partition) ?? 0));
-  return lag;
+  return partitionLag(ends, committed).reduce((n, p) => n + p.lag, 0);
 }
