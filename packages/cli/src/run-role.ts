@@ -8,6 +8,7 @@ import {
   startProcessorRole,
 } from '@tracklane/server';
 import { type Command, InvalidArgumentError, Option } from 'commander';
+import { exitOnSignals } from './exit-on-signals.ts';
 
 const STARTERS: Record<RoleName, (config: DeploymentConfig) => Promise<RunningRole>> = {
   collector: startCollectorRole,
@@ -51,22 +52,8 @@ export function registerRole(program: Command, role: RoleName): void {
         [role]: { ...loaded[role], ...(options.port === undefined ? {} : { port: options.port }) },
       };
       const running = await STARTERS[role](config);
-      // Handlers before the banner: whoever waits for it may signal at once.
-      let signalled = false;
-      const shutdown = (signal: string) => {
-        if (signalled) process.exit(130);
-        signalled = true;
-        process.stderr.write(`${signal}: ${role} shutting down cleanly...\n`);
-        running.close().then(
-          () => process.exit(0),
-          (err: unknown) => {
-            process.stderr.write(`shutdown failed: ${(err as Error).message}\n`);
-            process.exit(1);
-          },
-        );
-      };
-      process.on('SIGINT', () => shutdown('SIGINT'));
-      process.on('SIGTERM', () => shutdown('SIGTERM'));
+      // Before the banner: whoever waits for it may signal at once.
+      exitOnSignals(running, role);
       process.stdout.write(
         `tracklane ${role} (${config.log.kind} log, ${config.store.kind} store) ${running.url === undefined ? 'running (no HTTP)' : `at ${running.url}`}\n`,
       );

@@ -1,6 +1,7 @@
 import { DEFAULT_CONFIG, maskSecret, startTracklane, type TracklaneConfig } from '@tracklane/server';
 import { type Command, InvalidArgumentError, Option } from 'commander';
 import { addCollectorFlags, type CollectorFlags, collectorConfigFrom } from '../collector-flags.ts';
+import { exitOnSignals } from '../exit-on-signals.ts';
 import { parseDuration } from '../parse-duration.ts';
 
 export function registerStart(program: Command): void {
@@ -99,25 +100,8 @@ export function registerStart(program: Command): void {
       });
       const writeKey = running.keys.sources[0]!.writeKey;
       const apiKey = running.keys.apiKeys[0]!;
-      // Handlers before the banner: whoever reads 'Ctrl-C to stop.' may press it at once.
-      let signalled = false;
-      const shutdown = (signal: string) => {
-        if (signalled) {
-          process.stderr.write('forced exit\n');
-          process.exit(130);
-        }
-        signalled = true;
-        process.stderr.write(`${signal}: shutting down cleanly (Ctrl-C again to force)...\n`);
-        running.close().then(
-          () => process.exit(0),
-          (err: unknown) => {
-            process.stderr.write(`shutdown failed: ${(err as Error).message}\n`);
-            process.exit(1);
-          },
-        );
-      };
-      process.on('SIGINT', () => shutdown('SIGINT'));
-      process.on('SIGTERM', () => shutdown('SIGTERM'));
+      // Before the banner: whoever reads 'Ctrl-C to stop.' may press it at once.
+      exitOnSignals(running, 'tracklane');
       // Keys are printed once, to the terminal, and in full only when just generated: the operator needs
       // them; keys the operator passed in are already known and are masked.
       process.stdout.write(
