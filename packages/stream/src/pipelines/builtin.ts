@@ -107,35 +107,29 @@ export async function startBuiltinPipelines(options: BuiltinPipelinesOptions): P
   const exact = options.exact ?? false;
   const group = options.group ?? BUILTIN_GROUP;
   const tableSuffix = options.tableSuffix ?? '';
-  const stateDir = join(dataDir, options.stateSubdir ?? 'stream');
-  const checkpointIntervalMs = options.checkpointIntervalMs ?? 500;
+  // What the engine gets, on this thread or in each worker.
+  const engineOptions = {
+    log,
+    group,
+    stateDir: join(dataDir, options.stateSubdir ?? 'stream'),
+    checkpointIntervalMs: options.checkpointIntervalMs ?? 500,
+    ...(options.versionBase === undefined ? {} : { versionBase: options.versionBase }),
+    ...(options.logger === undefined ? {} : { logger: options.logger }),
+  };
   if ((options.workers ?? 0) > 0) {
     const pool = await startWorkerPool<BuiltinWorkerData>({
-      log,
+      ...engineOptions,
       store,
       module: new URL('./builtin-factory.ts', import.meta.url),
       exportName: 'builtinPipelines',
       data: { exact, tableSuffix },
       workers: options.workers!,
-      group,
-      stateDir,
-      checkpointIntervalMs,
-      ...(options.versionBase === undefined ? {} : { versionBase: options.versionBase }),
-      ...(options.logger === undefined ? {} : { logger: options.logger }),
     });
     return { lag: () => pool.lag(), stats: () => pool.stats(), stop: () => pool.stop(), pool };
   }
   const pipelines = BUILTIN_PIPELINES.map((p) =>
     p.build({ log, store, tableName: `${p.name}${tableSuffix}`, exact }),
   );
-  const engine = await startEngine({
-    log,
-    pipelines,
-    group,
-    stateDir,
-    checkpointIntervalMs,
-    ...(options.versionBase === undefined ? {} : { versionBase: options.versionBase }),
-    ...(options.logger === undefined ? {} : { logger: options.logger }),
-  });
+  const engine = await startEngine({ ...engineOptions, pipelines });
   return { lag: () => engine.lag(), stats: () => engine.stats(), stop: () => engine.stop() };
 }

@@ -72,11 +72,12 @@ export async function warmStandby(
     },
     async promote() {
       await writeFile(marker, '');
-      // The real tables must exist to be replaced; the shadow ones do once the mirror has opened its sinks.
-      for (const p of pipelines) {
+      // Both must exist to be swapped: a mirror stopped before it opened its sinks has no shadow tables yet.
+      for (const [i, p] of pipelines.entries()) {
+        const shadow = tables[i]!;
         await store.defineTable(p.table);
-        await store.defineTable({ ...p.table, name: `${p.name}${suffix}` });
-        await store.swapTable(`${p.name}${suffix}`, p.name);
+        await store.defineTable(shadow);
+        await store.swapTable(shadow.name, p.name);
       }
       await rm(leaderDir, { recursive: true, force: true });
       await mkdir(leaderDir, { recursive: true });
