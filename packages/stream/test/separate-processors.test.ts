@@ -1,5 +1,6 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
+import type { TrackedEvent } from '@tracklane/core';
 import type { EmbeddedLog } from '@tracklane/log';
 import { DuckDbStore } from '@tracklane/storage';
 import { makeTempDir, type TempDir, waitFor } from '@tracklane/test-utils';
@@ -49,6 +50,34 @@ async function assertTablesMatchEvents(store: DuckDbStore): Promise<void> {
   );
 }
 
+/** One `tracklane processor`'s pipelines: its own data dir, the shared log and store. */
+function startProcess(
+  log: EmbeddedLog,
+  store: DuckDbStore,
+  dataDir: string,
+  standby: 'cold' | 'warm',
+): Promise<RunningPipelines> {
+  return startBuiltinPipelines({
+    log,
+    store,
+    dataDir,
+    exact: true,
+    partitions: 4,
+    checkpointIntervalMs: 100,
+    singleActive: true,
+    standby,
+  });
+}
+
+/** Appends events as collectors do and stores them as the storage writer does, 500 at a time. */
+async function appendAndStore(log: EmbeddedLog, store: DuckDbStore, events: TrackedEvent[]): Promise<void> {
+  for (let i = 0; i < events.length; i += 500) {
+    const chunk = events.slice(i, i + 500);
+    await log.append('events', chunk.map(toRecord));
+    await store.insertEvents(chunk);
+  }
+}
+
 describe('built-in pipelines in several processes with separate data dirs', () => {
   let dir: TempDir;
   let log: EmbeddedLog;
@@ -58,24 +87,7 @@ describe('built-in pipelines in several processes with separate data dirs', () =
   let first: RunningPipelines;
   let second: RunningPipelines;
 
-  const start = (name: string) =>
-    startBuiltinPipelines({
-      log,
-      store,
-      dataDir: `${dir.path}/${name}`,
-      exact: true,
-      partitions: 4,
-      checkpointIntervalMs: 100,
-      singleActive: true,
-    });
-
-  async function appendAndStore(part: typeof events): Promise<void> {
-    for (let i = 0; i < part.length; i += 500) {
-      const chunk = part.slice(i, i + 500);
-      await log.append('events', chunk.map(toRecord));
-      await store.insertEvents(chunk);
-    }
-  }
+  const start = (name: string) => startProcess(log, store, `${dir.path}/${name}`, 'cold');
 
   async function caughtUp(running: RunningPipelines[]): Promise<void> {
     await waitFor(async () => (await Promise.all(running.map((r) => r.lag()))).every((l) => l === 0), {
@@ -103,7 +115,7 @@ describe('built-in pipelines in several processes with separate data dirs', () =
   });
 
   it('gives the same tables as one process while both run', async () => {
-    await appendAndStore(events.slice(0, third));
+    await appendAndStore(log, store, events.slice(0, third));
     await caughtUp([first, second]);
     await assertTablesMatchEvents(store);
   });
@@ -119,7 +131,7 @@ describe('built-in pipelines in several processes with separate data dirs', () =
   it('gives the same tables after the active one stops and the other takes over from scratch', async () => {
     const [active, standby] = leads(first) ? [first, second] : [second, first];
     await active.stop();
-    await appendAndStore(events.slice(third, 2 * third));
+    await appendAndStore(log, store, events.slice(third, 2 * third));
     await waitFor(async () => standby.stats().records > 0, {
       timeoutMs: 30_000,
       what: 'the standby to take over',
@@ -136,7 +148,7 @@ describe('built-in pipelines in several processes with separate data dirs', () =
     const [active, standby] = leads(first) ? [first, second] : [second, first];
     assert.equal(standby.stats().records, 0);
     await active.stop();
-    await appendAndStore(events.slice(2 * third));
+    await appendAndStore(log, store, events.slice(2 * third));
     await waitFor(async () => standby.stats().records > 0, {
       timeoutMs: 30_000,
       what: 'the standby to take over',
@@ -155,16 +167,7 @@ describe('built-in pipelines with a warm standby', () => {
   const running: RunningPipelines[] = [];
 
   const start = async (name: string) => {
-    const started = await startBuiltinPipelines({
-      log,
-      store,
-      dataDir: `${dir.path}/${name}`,
-      exact: true,
-      partitions: 4,
-      checkpointIntervalMs: 100,
-      singleActive: true,
-      standby: 'warm',
-    });
+    const started = await startProcess(log, store, `${dir.path}/${name}`, 'warm');
     running.push(started);
     return started;
   };
@@ -187,11 +190,7 @@ describe('built-in pipelines with a warm standby', () => {
   it('mirrors the pipelines into shadow tables and takes over from there, not from the start of the log', async () => {
     const first = await start('p1');
     const second = await start('p2');
-    for (let i = 0; i < half; i += 500) {
-      const chunk = events.slice(i, Math.min(i + 500, half));
-      await log.append('events', chunk.map(toRecord));
-      await store.insertEvents(chunk);
-    }
+    await appendAndStore(log, store, events.slice(0, half));
     // The leader's engine owns the partitions. (Not "has processed records": a leader promoted from its
     // mirror after the mirror read everything has processed none itself.)
     await waitFor(async () => leads(first) || leads(second), { timeoutMs: 30_000, what: 'a leader' });
@@ -209,11 +208,7 @@ describe('built-in pipelines with a warm standby', () => {
     assert.equal(Number(mirrored.rows[0]![0]), 1, "one shadow table set: the standby's");
 
     await leader.stop();
-    for (let i = half; i < events.length; i += 500) {
-      const chunk = events.slice(i, i + 500);
-      await log.append('events', chunk.map(toRecord));
-      await store.insertEvents(chunk);
-    }
+    await appendAndStore(log, store, events.slice(half));
     // Promoted (its mirror is gone, its engine owns the partitions), then caught up.
     await waitFor(
       async () =>
