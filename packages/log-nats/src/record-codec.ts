@@ -1,5 +1,6 @@
 import { TracklaneError } from '@tracklane/core';
-import type { Headers, LogRecord, RecordInput } from '@tracklane/log';
+import type { Headers, RecordInput } from '@tracklane/log';
+import { NatsRecord } from './nats-record.ts';
 
 /**
  * A record travels as the whole NATS payload, not as NATS headers: keys may be binary and header names are
@@ -79,7 +80,12 @@ function corrupt(topic: string, partition: number, offset: number, why: string):
   );
 }
 
-export function decodeRecord(topic: string, partition: number, offset: number, data: Uint8Array): LogRecord {
+/**
+ * Checks a message's framing and returns the record in it; the key and the headers are read from the
+ * message when first asked for (see NatsRecord), but every length is checked here, so a corrupt record is
+ * refused by the poll or read that meets it, not by whoever reads its headers later.
+ */
+export function decodeRecord(topic: string, partition: number, offset: number, data: Uint8Array): NatsRecord {
   // The NATS parser hands out views into its socket Buffers: wrap only when given a plain Uint8Array.
   const buf = Buffer.isBuffer(data) ? data : Buffer.from(data.buffer, data.byteOffset, data.byteLength);
   const version = buf[0];
@@ -89,35 +95,41 @@ export function decodeRecord(topic: string, partition: number, offset: number, d
   const timestamp = buf.readDoubleBE(1);
   const keyLength = buf.readInt32BE(9);
   let at = 13;
-  let key: Buffer | null = null;
+  const keyStart = keyLength >= 0 ? at : -1;
   if (keyLength >= 0) {
     if (at + keyLength + 4 > buf.length) throw corrupt(topic, partition, offset, 'key runs past the end');
-    key = buf.subarray(at, at + keyLength);
     at += keyLength;
   }
+  const keyEnd = at;
   const headerLength = buf.readUInt32BE(at);
   at += 4;
+  const start = at;
   const end = at + headerLength;
   if (end > buf.length) throw corrupt(topic, partition, offset, 'headers run past the end');
-  let headers: Headers = {};
-  if (headerLength > 0) {
-    if (version === VERSION_JSON_HEADERS) headers = JSON.parse(buf.toString('utf8', at, end));
-    else {
-      while (at < end) {
-        if (at + 2 > end) throw corrupt(topic, partition, offset, 'a header runs past the headers');
-        const nameEnd = at + 2 + buf.readUInt16BE(at);
-        if (nameEnd + 4 > end) throw corrupt(topic, partition, offset, 'a header runs past the headers');
-        const valueEnd = nameEnd + 4 + buf.readUInt32BE(nameEnd);
-        if (valueEnd > end) throw corrupt(topic, partition, offset, 'a header runs past the headers');
-        const name = buf.toString('utf8', at + 2, nameEnd);
-        const value = buf.toString('utf8', nameEnd + 4, valueEnd);
-        // An assignment to "__proto__" would set the prototype instead; JSON.parse made it an own property.
-        if (name === '__proto__')
-          Object.defineProperty(headers, name, { value, enumerable: true, writable: true });
-        else headers[name] = value;
-        at = valueEnd;
-      }
+  let headers: Headers | undefined;
+  if (version === VERSION_JSON_HEADERS)
+    headers = headerLength > 0 ? JSON.parse(buf.toString('utf8', at, end)) : {};
+  else {
+    while (at < end) {
+      if (at + 2 > end) throw corrupt(topic, partition, offset, 'a header runs past the headers');
+      const nameEnd = at + 2 + buf.readUInt16BE(at);
+      if (nameEnd + 4 > end) throw corrupt(topic, partition, offset, 'a header runs past the headers');
+      const valueEnd = nameEnd + 4 + buf.readUInt32BE(nameEnd);
+      if (valueEnd > end) throw corrupt(topic, partition, offset, 'a header runs past the headers');
+      at = valueEnd;
     }
   }
-  return { topic, partition, offset, key, value: buf.subarray(end), headers, timestamp };
+  return new NatsRecord(
+    topic,
+    partition,
+    offset,
+    timestamp,
+    buf.subarray(end),
+    buf,
+    keyStart,
+    keyEnd,
+    start,
+    end,
+    headers,
+  );
 }

@@ -85,6 +85,40 @@ describe('NATS record codec', () => {
     assert.throws(() => decodeRecord('t', 0, 1, newer), { code: 'E_CORRUPT_RECORD' });
   });
 
+  it('builds the key and headers once, when first read, and keeps ones assigned like a plain record', () => {
+    const encoded = encodeRecord({ key: 'k', value: Buffer.from('v'), headers: { a: '1' } }, 5);
+    const r = decodeRecord('t', 0, 0, encoded);
+    assert.equal(r.key, r.key);
+    assert.equal(r.headers, r.headers);
+    r.headers.b = '2';
+    assert.deepEqual(r.headers, { a: '1', b: '2' });
+    r.key = null;
+    r.headers = { c: '3' };
+    assert.equal(r.key, null);
+    assert.deepEqual(r.headers, { c: '3' });
+    // Another record with the same header name gets its own headers object and the same name.
+    const other = decodeRecord('t', 0, 1, encodeRecord({ value: Buffer.from('w'), headers: { a: '9' } }, 5));
+    assert.deepEqual(other.headers, { a: '9' });
+  });
+
+  it('shows every field of the record in JSON, though the key and headers are read on demand', () => {
+    const r = decodeRecord(
+      't',
+      1,
+      2,
+      encodeRecord({ key: 'k', value: Buffer.from('v'), headers: { a: '1' } }, 5),
+    );
+    assert.deepEqual(JSON.parse(JSON.stringify(r)), {
+      topic: 't',
+      partition: 1,
+      offset: 2,
+      key: { type: 'Buffer', data: [107] },
+      value: { type: 'Buffer', data: [118] },
+      headers: { a: '1' },
+      timestamp: 5,
+    });
+  });
+
   it('refuses a header name longer than 65535 bytes with E_BAD_ARGUMENT', () => {
     assert.throws(
       () => encodeRecord({ value: Buffer.from('v'), headers: { ['n'.repeat(70_000)]: 'x' } }, 1),
