@@ -17,7 +17,10 @@ import type {
 import { validateName } from '../names.ts';
 import { partitionForKey } from '../partitioner.ts';
 import { BufferPool } from './buffer-pool.ts';
+import { CommitLog } from './commit-log.ts';
+import { replayCommitLog } from './commit-log-replay.ts';
 import { type ConsumerHost, EmbeddedConsumer } from './consumer.ts';
+import { FlushCoordinator } from './flush-coordinator.ts';
 import { fsyncDir, writeFileAtomic } from './fs-util.ts';
 import { GroupCoordinator } from './group-coordinator.ts';
 import { DirLock } from './lock.ts';
@@ -35,6 +38,10 @@ export interface EmbeddedLogOptions {
   retentionCheckIntervalMs?: number;
   /** Bytes between entries of the in-memory sparse index. Default 4096. */
   indexIntervalBytes?: number;
+  /** A commit-log file this large triggers a checkpoint (segments fdatasynced, file deleted). Default 64 MiB. */
+  commitLogBytes?: number;
+  /** Checkpoint interval while segments hold commit-log-only bytes; 0 disables the timer. Default 5000. */
+  checkpointIntervalMs?: number;
 }
 
 type TopicFileConfig = TopicDescription['config'];
@@ -67,9 +74,11 @@ function positiveInt(value: unknown, what: string): void {
  *   <dir>/topics/<topic>/topic.json                topic config, written atomically
  *   <dir>/topics/<topic>/<partition>/<base>.seg    record batches (segment.ts, record-batch.ts)
  *   <dir>/groups/<group>.json                      committed offsets (offset-store.ts)
+ *   <dir>/commit-log/<seq>.wal                     multi-partition flush cycles' entries (commit-log.ts)
  *
- * Appends resolve only after fdatasync (group commit in partition.ts), and readers and consumers only see
- * durable records, so nothing a consumer processed can disappear in a crash.
+ * Appends resolve only after fdatasync of the bytes that carry them, in their segment or in the commit log
+ * (group commit across all partitions in flush-coordinator.ts; replayed on open by commit-log-replay.ts), and
+ * readers and consumers only see durable records, so nothing a consumer processed can disappear in a crash.
  */
 export class EmbeddedLog implements Log {
   private readonly dir: string;
@@ -84,6 +93,7 @@ export class EmbeddedLog implements Log {
   private readonly maxRecordBytes: number;
   private readonly indexIntervalBytes: number;
   private readonly pool = new BufferPool(16 * 1024 * 1024);
+  private readonly flusher: FlushCoordinator;
   private closing: Promise<void> | null = null;
   private seq = 0;
   private waiters = new Set<() => void>();
@@ -99,6 +109,10 @@ export class EmbeddedLog implements Log {
     this.segmentBytes = options.segmentBytes ?? 128 * 1024 * 1024;
     this.maxRecordBytes = options.maxRecordBytes ?? 8 * 1024 * 1024;
     this.indexIntervalBytes = options.indexIntervalBytes ?? 4096;
+    this.flusher = new FlushCoordinator(new CommitLog(join(dir, 'commit-log')), {
+      commitLogBytes: options.commitLogBytes ?? 64 * 1024 * 1024,
+      checkpointIntervalMs: options.checkpointIntervalMs ?? 5000,
+    });
     this.coordinator = new GroupCoordinator((topic) => this.topicState(topic).partitions.length);
     this.retention = new RetentionScheduler(
       () => applyRetention(this.topics.values(), Date.now()),
@@ -124,6 +138,16 @@ export class EmbeddedLog implements Log {
     positiveInt(options.segmentBytes, 'segmentBytes');
     positiveInt(options.maxRecordBytes, 'maxRecordBytes');
     positiveInt(options.indexIntervalBytes, 'indexIntervalBytes');
+    positiveInt(options.commitLogBytes, 'commitLogBytes');
+    if (
+      options.checkpointIntervalMs !== undefined &&
+      (!Number.isSafeInteger(options.checkpointIntervalMs) || options.checkpointIntervalMs < 0)
+    ) {
+      throw new TracklaneError(
+        'E_BAD_ARGUMENT',
+        `checkpointIntervalMs must be a non-negative integer, got ${String(options.checkpointIntervalMs)}`,
+      );
+    }
     await mkdir(join(dir, 'topics'), { recursive: true });
     const lock = await DirLock.acquire(dir);
     let log: EmbeddedLog | null = null;
@@ -131,8 +155,13 @@ export class EmbeddedLog implements Log {
       const offsetStore = await OffsetStore.open(join(dir, 'groups'));
       log = new EmbeddedLog(dir, lock, offsetStore, options);
       await log.loadTopics();
+      await replayCommitLog(
+        join(dir, 'commit-log'),
+        (topic, partition) => log?.topics.get(topic)?.partitions[partition],
+      );
       return log;
     } catch (err) {
+      await log?.flusher.close().catch(() => undefined);
       if (log) await log.closePartitions().catch(() => undefined);
       await log?.retention.stop();
       await lock.release();
@@ -147,6 +176,7 @@ export class EmbeddedLog implements Log {
       onDurable: this.onDurable,
       onRoll: this.onRoll,
       pool: this.pool,
+      flusher: this.flusher,
     };
   }
 
@@ -429,7 +459,12 @@ export class EmbeddedLog implements Log {
     this.wake();
     await this.retention.stop();
     try {
-      await this.closePartitions();
+      try {
+        // Drains every queued append and checkpoints, so a clean close leaves no commit log to replay.
+        await this.flusher.close();
+      } finally {
+        await this.closePartitions();
+      }
       await this.offsetStore.flush();
     } finally {
       await this.lock.release();

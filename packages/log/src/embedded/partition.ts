@@ -2,9 +2,16 @@ import { mkdir, readdir } from 'node:fs/promises';
 import { TracklaneError } from '@tracklane/core';
 import type { LogRecord } from '../log.ts';
 import type { BufferPool } from './buffer-pool.ts';
+import type { CommitLogEntry } from './commit-log-entry.ts';
+import { encodeEntryHeader } from './commit-log-entry.ts';
 import type { EncodedBatch, ReadBudget } from './record-batch.ts';
-import { budgetFull } from './record-batch.ts';
+import { budgetFull, readBatchHeader } from './record-batch.ts';
 import { parseSegmentFileName, Segment } from './segment.ts';
+
+/** Runs the flush cycles of a log (flush-coordinator.ts); a partition only tells it it has appends queued. */
+export interface FlushScheduler {
+  markDirty(partition: Partition): void;
+}
 
 export interface PartitionSettings {
   segmentBytes: number;
@@ -15,6 +22,7 @@ export interface PartitionSettings {
   onRoll: () => void;
   /** Where written batch buffers go back for reuse. */
   pool: BufferPool;
+  flusher: FlushScheduler;
 }
 
 interface FlushGroup {
@@ -33,15 +41,28 @@ function newFlushGroup(): FlushGroup {
   return { promise, resolve, reject };
 }
 
+/** The appends one flush cycle took from a partition's queue. */
+export interface PendingFlush {
+  readonly partition: Partition;
+  readonly group: FlushGroup;
+  readonly buffers: Buffer[];
+  /** Per batch: base offset, record count, max timestamp. */
+  readonly meta: number[];
+  readonly bytes: number;
+  /** Where `writeUnsynced` put the batches, for `publish`. */
+  segment: Segment | null;
+  position: number;
+}
+
 /**
- * One partition: its segments, the group-commit writer and the durable high-water mark.
+ * One partition: its segments, its queue of appends and the durable high-water mark.
  *
- * Group commit: `enqueue` only queues an encoded batch and returns the promise of the flush that will carry it.
- * A flush takes everything queued, writes it with one writev and makes it durable with one fdatasync (two if a
- * segment roll falls inside), then resolves every append it carried at once. While a flush is in flight, new
- * batches queue for the next one. The next flush starts on setImmediate, after the resolved appenders'
- * continuations have run, so appenders that re-append right after their ack share the next fsync instead of
- * splitting into alternating half-sized flushes.
+ * Group commit: `enqueue` only queues an encoded batch and returns the promise of the flush that will carry it;
+ * the first append of a group tells the log's flush coordinator (flush-coordinator.ts) that this partition is
+ * dirty. The coordinator's cycle takes the queue (`takePending`) and makes it durable either here
+ * (`writeDurably`: writev + fdatasync of the segment, when this is the only dirty partition or the batches
+ * cross a segment boundary) or through the commit log (`writeUnsynced`, then `publish` after the commit log's
+ * fdatasync). Either way every append of the group resolves at once, after the fsync that covers its bytes.
  */
 export class Partition {
   readonly topic: string;
@@ -49,17 +70,15 @@ export class Partition {
   readonly dir: string;
   private readonly segments: Segment[];
   private readonly settings: PartitionSettings;
+  /** The topic name as written into commit-log entries, encoded once. */
+  private readonly topicBytes: Buffer;
   /** Offset the next enqueued record gets. */
   private nextOffset: number;
   private queue: Buffer[] = [];
   private queueMeta: number[] = [];
   private queueBytes = 0;
   private group: FlushGroup | null = null;
-  private flushing: Promise<void> | null = null;
   private failure: TracklaneError | null = null;
-  private readonly runFlush = () => {
-    this.flushing = this.flush();
-  };
 
   private constructor(
     topic: string,
@@ -73,6 +92,7 @@ export class Partition {
     this.dir = dir;
     this.segments = segments;
     this.settings = settings;
+    this.topicBytes = Buffer.from(topic);
     const active = segments[segments.length - 1]!;
     this.nextOffset = active.endOffset;
   }
@@ -139,54 +159,119 @@ export class Partition {
     this.nextOffset += batch.recordCount;
     if (this.group === null) {
       this.group = newFlushGroup();
-      if (this.flushing === null) setImmediate(this.runFlush);
+      this.settings.flusher.markDirty(this);
     }
     return this.group.promise;
   }
 
-  private async flush(): Promise<void> {
-    while (this.group !== null) {
-      const group = this.group;
-      const buffers = this.queue;
-      const meta = this.queueMeta;
-      const bytes = this.queueBytes;
+  /** Takes everything queued for one flush cycle; appends enqueued from now on wait for the next cycle. */
+  takePending(): PendingFlush | null {
+    const group = this.group;
+    if (group === null) return null;
+    const pending: PendingFlush = {
+      partition: this,
+      group,
+      buffers: this.queue,
+      meta: this.queueMeta,
+      bytes: this.queueBytes,
+      segment: null,
+      position: 0,
+    };
+    this.group = null;
+    this.queue = [];
+    this.queueMeta = [];
+    this.queueBytes = 0;
+    return pending;
+  }
+
+  /** True when `pending` fits the active segment, so it can be written without a roll (`writeUnsynced`). */
+  fitsActiveSegment(pending: PendingFlush): boolean {
+    const active = this.segments[this.segments.length - 1]!;
+    return (
+      active.size + pending.bytes <= this.settings.segmentBytes ||
+      (pending.buffers.length === 1 && active.size === 0)
+    );
+  }
+
+  /**
+   * Writes `pending` into the active segment WITHOUT fdatasync and pushes its commit-log entry (header, then the
+   * same batch buffers) onto `entries`; returns the entry's bytes. Nothing is visible until `publish`, which the
+   * coordinator calls only after the commit log's fdatasync. Requires `fitsActiveSegment(pending)`.
+   */
+  async writeUnsynced(pending: PendingFlush, entries: Buffer[]): Promise<number> {
+    const active = this.segments[this.segments.length - 1]!;
+    const position = active.size;
+    await active.write(pending.buffers, pending.bytes, position);
+    // Marked before the commit-log write, so a checkpoint that seals the file carrying this entry finds it.
+    active.markUnsynced();
+    pending.segment = active;
+    pending.position = position;
+    const meta = pending.meta;
+    const batches = pending.buffers.length;
+    const records = meta[(batches - 1) * 3]! + meta[(batches - 1) * 3 + 1]! - meta[0]!;
+    const header = encodeEntryHeader(this.topicBytes, this.index, meta[0]!, records, pending.bytes);
+    entries.push(header);
+    for (let i = 0; i < batches; i++) entries.push(pending.buffers[i]!);
+    return header.length + pending.bytes;
+  }
+
+  /** Makes the batches `writeUnsynced` put in the segment visible (they are durable in the commit log). */
+  publish(pending: PendingFlush): void {
+    const segment = pending.segment!;
+    const buffers = pending.buffers;
+    const meta = pending.meta;
+    let pos = pending.position;
+    for (let i = 0; i < buffers.length; i++) {
+      const len = buffers[i]!.length;
+      segment.addToIndex(meta[i * 3]!, meta[i * 3 + 1]!, pos, len, meta[i * 3 + 2]!);
+      pos += len;
+    }
+    this.settings.onDurable();
+    this.complete(pending);
+  }
+
+  /** Resolves the appends of a durable flush and recycles its buffers (no write references them any more). */
+  complete(pending: PendingFlush): void {
+    pending.group.resolve();
+    const pool = this.settings.pool;
+    const buffers = pending.buffers;
+    for (let i = 0; i < buffers.length; i++) pool.give(buffers[i]!);
+  }
+
+  /**
+   * Stops the partition after a failed write or fsync: the file's state is unknown (the page cache may have
+   * dropped the data), so it accepts no more appends; reopening the log recovers from what is on disk.
+   */
+  fail(err: unknown, pending?: PendingFlush): void {
+    this.failure ??= new TracklaneError(
+      'E_NOT_READY',
+      `partition ${this.topic}/${this.index} failed to write (${(err as Error).message}); reopen the log`,
+      { cause: err },
+    );
+    pending?.group.reject(this.failure);
+    if (this.group !== null) {
+      this.group.reject(this.failure);
       this.group = null;
       this.queue = [];
       this.queueMeta = [];
       this.queueBytes = 0;
-      try {
-        await this.writeDurably(buffers, meta, bytes);
-        group.resolve();
-        const pool = this.settings.pool;
-        for (let i = 0; i < buffers.length; i++) pool.give(buffers[i]!);
-      } catch (err) {
-        // After a failed write or fsync the file's state is unknown (the page cache may have dropped the
-        // data), so the partition stops accepting appends; reopening the log recovers from what is on disk.
-        this.failure = new TracklaneError(
-          'E_NOT_READY',
-          `partition ${this.topic}/${this.index} failed to write (${(err as Error).message}); reopen the log`,
-          { cause: err },
-        );
-        group.reject(this.failure);
-        if (this.group !== null) {
-          (this.group as FlushGroup).reject(this.failure);
-          this.group = null;
-        }
-        break;
-      }
-      if (this.group !== null) {
-        // Let the continuations of the appends just resolved run (and re-append) before the next flush.
-        await new Promise<void>((resolve) => setImmediate(resolve));
-      }
     }
-    this.flushing = null;
   }
 
-  private async writeDurably(buffers: Buffer[], meta: number[], bytes: number): Promise<void> {
+  /** fdatasyncs the active segment if it holds commit-log-only bytes (older segments were synced at roll). */
+  async syncActive(): Promise<void> {
+    const active = this.segments[this.segments.length - 1]!;
+    if (active.needsSync) await active.sync();
+  }
+
+  /** Writes `pending` and fdatasyncs it in the segment itself (rolling as needed), making it visible. */
+  async writeDurably(pending: PendingFlush): Promise<void> {
+    const { buffers, meta, bytes } = pending;
     const segmentBytes = this.settings.segmentBytes;
     let active = this.segments[this.segments.length - 1]!;
-    if (active.size + bytes <= segmentBytes || (buffers.length === 1 && active.size === 0)) {
+    if (this.fitsActiveSegment(pending)) {
       await active.write(buffers, bytes, active.size);
+      // Also covers any earlier commit-log-only bytes of this segment.
       await active.sync();
       let pos = active.size;
       for (let i = 0; i < buffers.length; i++) {
@@ -223,9 +308,52 @@ export class Partition {
     }
   }
 
-  /** Starts a new segment at `baseOffset`; the current one is already fsynced (every flush ends with one). */
+  /**
+   * Restores the records of a commit-log entry that are beyond this partition's end (lost from the segment's
+   * unsynced tail) by appending them to the active segment; returns whether it wrote anything. Entries already
+   * covered are skipped; one that would leave a gap means records were lost: E_CORRUPT_RECORD naming `file`.
+   * The caller fdatasyncs the segment (`syncActive`) before deleting the commit log.
+   */
+  async replay(entry: CommitLogEntry, file: string): Promise<boolean> {
+    const end = this.endOffset;
+    if (entry.baseOffset + entry.recordCount <= end) return false;
+    const data = entry.data;
+    // The segment was truncated at a batch boundary (Segment.load), so some batch of the run starts at `end`.
+    let at = 0;
+    let header = readBatchHeader(data, 0, data.length)!;
+    while (header.baseOffset + header.recordCount <= end) {
+      at += header.batchLength;
+      header = readBatchHeader(data, at, data.length - at)!;
+    }
+    if (header.baseOffset !== end) {
+      throw new TracklaneError(
+        'E_CORRUPT_RECORD',
+        `commit log ${file} holds ${this.topic}/${this.index} from offset ${header.baseOffset}, but the partition ` +
+          `ends at ${end}: the records in between are lost; restore the log directory from a backup`,
+      );
+    }
+    const active = this.segments[this.segments.length - 1]!;
+    const run = data.subarray(at);
+    let pos = active.size;
+    await active.write([run], run.length, pos);
+    active.markUnsynced();
+    while (at < data.length) {
+      header = readBatchHeader(data, at, data.length - at)!;
+      active.addToIndex(header.baseOffset, header.recordCount, pos, header.batchLength, header.maxTimestamp);
+      pos += header.batchLength;
+      at += header.batchLength;
+    }
+    this.nextOffset = active.endOffset;
+    return true;
+  }
+
+  /**
+   * Starts a new segment at `baseOffset`. The current one is fdatasynced first if it holds commit-log-only
+   * bytes: only the active segment may ever be torn, which is what recovery (Segment.load) assumes.
+   */
   private async roll(baseOffset: number): Promise<Segment> {
     const previous = this.segments[this.segments.length - 1]!;
+    if (previous.needsSync) await previous.sync();
     const segment = await Segment.create(this.dir, baseOffset, this.settings.indexIntervalBytes);
     this.segments.push(segment);
     // Closed segments are read rarely; their handles reopen lazily.
@@ -311,16 +439,8 @@ export class Partition {
     return doomed.length;
   }
 
-  /** Waits for queued appends to become durable. */
-  async drain(): Promise<void> {
-    while (this.flushing !== null || this.group !== null) {
-      if (this.flushing) await this.flushing;
-      else await new Promise<void>((resolve) => setImmediate(resolve));
-    }
-  }
-
+  /** Call after the flush coordinator drained: later appends fail with E_LOG_CLOSED. */
   async close(): Promise<void> {
-    await this.drain();
     this.failure ??= new TracklaneError('E_LOG_CLOSED', 'the log is closed');
     for (const s of this.segments) await s.close();
   }

@@ -20,8 +20,9 @@ import {
  * written to; a segment is fsynced before the partition rolls past it, which is why recovery only needs to
  * CRC-check the active segment and can trust the headers of older ones (their CRCs are checked lazily on read).
  *
- * `size` and `endOffset` only ever cover durable (fdatasynced) batches: the writer advances them after the
- * fsync, so readers never see a record that a crash could take back.
+ * `size` and `endOffset` only ever cover durable batches: fdatasynced in this file, or in the commit log
+ * (commit-log.ts) from which replay restores them. The writer advances them after that fsync, so readers never
+ * see a record that a crash could take back.
  */
 
 const SCAN_CHUNK = 1 << 20;
@@ -99,6 +100,9 @@ export class Segment {
   private readonly idxPositions: number[] = [];
   private readonly idxMaxTs: number[] = [];
   private readonly indexInterval: number;
+  /** Counters behind `needsSync`: bumped per commit-log-only write, and to the value a sync covered. */
+  private writtenGen = 0;
+  private syncedGen = 0;
 
   private constructor(path: string, baseOffset: number, fh: FileHandle | null, indexInterval: number) {
     this.path = path;
@@ -228,9 +232,25 @@ export class Segment {
     }
   }
 
+  /**
+   * Marks bytes just written (not yet visible) as durable only through the commit log: this segment must be
+   * fdatasynced before the partition rolls past it or a checkpoint deletes the commit-log files holding them.
+   */
+  markUnsynced(): void {
+    this.writtenGen++;
+  }
+
+  /** True while bytes marked by `markUnsynced` have not been covered by a later `sync`. */
+  get needsSync(): boolean {
+    return this.writtenGen > this.syncedGen;
+  }
+
+  /** fdatasyncs the file; this covers every byte written before the call, commit-log-only ones included. */
   async sync(): Promise<void> {
-    const fh = await this.handle();
-    await fh.datasync();
+    const gen = this.writtenGen;
+    // Pinned like a read: a checkpoint may sync a segment that a roll closes meanwhile.
+    await this.withHandle((fh) => fh.datasync());
+    if (gen > this.syncedGen) this.syncedGen = gen;
   }
 
   /** Position of the last index entry whose batch starts at or before `offset`. */
