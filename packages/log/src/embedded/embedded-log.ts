@@ -295,6 +295,14 @@ export class EmbeddedLog implements Log {
       target = options.partition;
     } else if (parts.length === 1) {
       target = 0;
+    } else if (n === 1) {
+      // One record lands on one partition: the same placement as appendSpread, without its per-partition arrays
+      // (single-event requests are the collector's common case).
+      const key = records[0]!.key;
+      target =
+        key === null || key === undefined
+          ? t.roundRobin++ % parts.length
+          : partitionForKey(key, parts.length);
     }
     if (target >= 0) {
       const p = parts[target]!;

@@ -47,7 +47,10 @@ export class FlushCoordinator implements FlushScheduler {
     this.timer =
       options.checkpointIntervalMs > 0
         ? setInterval(() => {
-            if (this.unsynced.size > 0) this.requestCheckpoint();
+            // Also retries deleting files a failed removal left, unless a failed sync made them precious.
+            if (this.unsynced.size > 0 || (this.commitLog.hasFiles && !this.keepCommitLog)) {
+              this.requestCheckpoint();
+            }
           }, options.checkpointIntervalMs)
         : null;
     this.timer?.unref();
