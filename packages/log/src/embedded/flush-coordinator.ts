@@ -27,7 +27,8 @@ const nextTurn = () => new Promise<void>((resolve) => setImmediate(resolve));
  * Checkpoint (when the commit-log file passes `commitLogBytes`, on the timer, and on close): seal the current
  * file, fdatasync every segment holding commit-log-only bytes, then delete the sealed files. Segment bytes are
  * marked before their entry is written, so every entry of a sealed file is covered by the segment syncs that
- * follow the seal. After a failed checkpoint sync no commit-log file is deleted again before a reopen.
+ * follow the seal. Once a partition holding commit-log-only bytes failed (its write, its fsync, or the checkpoint's
+ * fsync of its segment), no commit-log file is deleted again before a reopen replays them.
  */
 export class FlushCoordinator implements FlushScheduler {
   private readonly commitLog: CommitLog;
@@ -147,6 +148,12 @@ export class FlushCoordinator implements FlushScheduler {
     const partitions = [...this.unsynced];
     this.unsynced.clear();
     for (const partition of partitions) {
+      // After a failed write or fsync a later fsync can succeed even though the kernel dropped dirty pages, so
+      // a failed partition's commit-log entries stay the only trusted copy until replay on reopen.
+      if (partition.failed) {
+        this.keepCommitLog = true;
+        continue;
+      }
       try {
         await partition.syncActive();
       } catch (err) {

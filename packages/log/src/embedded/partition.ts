@@ -146,6 +146,11 @@ export class Partition {
     return total;
   }
 
+  /** True once a write or fsync failed (not merely closed): its page cache may have dropped acknowledged bytes. */
+  get failed(): boolean {
+    return this.failure !== null && this.failure.code === 'E_NOT_READY';
+  }
+
   checkWritable(): void {
     if (this.failure) throw this.failure;
   }
