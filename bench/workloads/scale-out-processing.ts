@@ -66,7 +66,8 @@ async function rawLoop(js: JetStreamClient, stream: string, client: pg.Client, t
 
 async function writerRun(log: NatsLog, store: PostgresStore, client: pg.Client, total: number) {
   const base = await eventCount(client);
-  const writer = await startStorageWriter(log, store, pino({ level: 'silent' }));
+  // The raw loop's batch size, not the writer's default: like for like.
+  const writer = await startStorageWriter(log, store, pino({ level: 'silent' }), undefined, WRITER_BATCH);
   try {
     // The writer retries a failing store or log forever (silently, with this logger): bound the wait.
     const deadline = Date.now() + 600_000;
