@@ -25,6 +25,7 @@ import type {
 } from '../store.ts';
 import { checkVersionColumn, highestVersion, newestPerKey } from '../versioned-rows.ts';
 import { storeIdentityLinks } from './identity-links.ts';
+import { KnownIds } from './known-ids.ts';
 import { MIGRATIONS } from './migrations.ts';
 import { EVENT_DISTINCT_ID, idKeySql } from './person-key.ts';
 import { toJsonValue } from './to-json-value.ts';
@@ -90,6 +91,7 @@ export class DuckDbStore implements Store {
   readonly #writer: DuckDBConnection;
   readonly #options: Required<DuckDbStoreOptions>;
   readonly #tables = new Map<string, TableDefinition>();
+  readonly #known = new KnownIds();
   #writeChain: Promise<unknown> = Promise.resolve();
   #closed = false;
   readonly #readOnly: boolean;
@@ -174,6 +176,8 @@ export class DuckDbStore implements Store {
       await this.#writer.run(
         `CREATE TEMP TABLE IF NOT EXISTS events_staging (${EVENT_COLUMNS.map((c) => `${c} VARCHAR`).join(', ')})`,
       );
+      const erased = await this.#writer.runAndReadAll('SELECT distinct_id FROM tombstones');
+      this.#known.addTombstoned(erased.getRowsJS().map((row) => String(row[0])));
     });
   }
 
@@ -207,9 +211,14 @@ export class DuckDbStore implements Store {
       } finally {
         appender.closeSync();
       }
+      // Most batches touch no erased id and link no new one: their statements are skipped (see KnownIds).
+      const erased = this.#known.touchesTombstoned(events);
+      const unlinked = erased ? undefined : this.#known.unlinked(events);
+      const notTombstoned = erased ? NOT_TOMBSTONED : 'true';
+      let leftUnlinked: Set<string> | undefined;
       try {
-        return await this.#transaction(async () => {
-          await this.#extendTombstones();
+        const stored = await this.#transaction(async () => {
+          if (erased) await this.#extendTombstones();
           const result = await this.#writer.run(
             `INSERT INTO events (${[...EVENT_COLUMNS, 'page_path', 'is_bot', 'distinct_key'].join(', ')})
              SELECT message_id, type, event, name, anonymous_id, user_id, group_id, previous_id,
@@ -217,20 +226,29 @@ export class DuckDbStore implements Store {
                     source_id, CAST(properties AS JSON), CAST(traits AS JSON), CAST(context AS JSON), ${PAGE_PATH}, ${IS_BOT},
                     ${idKeySql(EVENT_DISTINCT_ID)}
              FROM events_staging s
-             WHERE ${NOT_TOMBSTONED}
+             WHERE ${notTombstoned}
              ON CONFLICT DO NOTHING`,
           );
+          if (unlinked !== undefined && unlinked.length === 0) return result.rowsChanged;
           // identify: anonymous id -> user id; alias: previous id -> user id (chains resolved there).
-          await storeIdentityLinks(
+          const links = await storeIdentityLinks(
             this.#writer,
             `SELECT anonymous_id AS distinct_id, user_id AS person_id, CAST(timestamp AS TIMESTAMP) AS ts
-             FROM events_staging s WHERE ${NOT_TOMBSTONED}
+             FROM events_staging s WHERE ${notTombstoned}
              UNION ALL
              SELECT previous_id, user_id, CAST(timestamp AS TIMESTAMP) FROM events_staging s
-             WHERE type = 'alias' AND ${NOT_TOMBSTONED}`,
+             WHERE type = 'alias' AND ${notTombstoned}`,
           );
+          leftUnlinked = links.leftUnlinked;
           return result.rowsChanged;
         });
+        // Committed: only now may the memory say these ids are linked or erased.
+        if (erased) this.#known.learnRevealed(events);
+        else if (unlinked !== undefined && leftUnlinked !== undefined) {
+          const settled = leftUnlinked;
+          this.#known.addLinked(unlinked.filter((id) => !settled.has(id)));
+        }
+        return stored;
       } finally {
         await this.#writer.run('DELETE FROM events_staging');
       }
@@ -453,6 +471,9 @@ export class DuckDbStore implements Store {
           `INSERT INTO tombstones SELECT id, $1, now()::TIMESTAMP FROM erase_ids ON CONFLICT DO NOTHING`,
           [userId],
         );
+        // Before the commit, so no batch can pass these ids as unerased after it; more is harmless.
+        this.#known.addTombstoned(ids);
+        this.#known.forgetLinked();
         return { ids: [...ids].sort(), eventsDeleted: events.rowsChanged, derivedRowsDeleted: derived };
       }),
     );
@@ -486,6 +507,7 @@ export class DuckDbStore implements Store {
         `DELETE FROM ${quoteIdentifier(table)} WHERE ${quoteIdentifier(column)} < CAST($1 AS TIMESTAMP)`,
         [at],
       );
+      if (table === 'identities') this.#known.forgetLinked();
       return Number(result.rowsChanged);
     });
   }

@@ -63,12 +63,19 @@ export function resolveLinks(candidates: readonly CandidateLink[]): ResolvedLink
 
 const ISO = '%Y-%m-%dT%H:%M:%S.%f';
 
+export interface StoredLinks {
+  /** How many ids were newly linked. */
+  added: number;
+  /** Candidate ids still unlinked afterwards (their link would have closed a loop). Every other candidate
+   * id is linked now, newly or from before. */
+  leftUnlinked: Set<string>;
+}
+
 /**
  * Stores the links `source` yields (an internal SELECT of `distinct_id, person_id, ts`; never request text),
- * resolved by `resolveLinks`. Runs on the writer connection, inside the caller's transaction. Returns how
- * many ids were newly linked.
+ * resolved by `resolveLinks`. Runs on the writer connection, inside the caller's transaction.
  */
-export async function storeIdentityLinks(db: DuckDBConnection, source: string): Promise<number> {
+export async function storeIdentityLinks(db: DuckDBConnection, source: string): Promise<StoredLinks> {
   // Each distinct (id, person) pair once, at its first time; ids already linked are out (first link wins).
   const found = await db.runAndReadAll(
     `SELECT c.distinct_id, c.person_id, strftime(c.ts, '${ISO}'), s.person_id
@@ -82,7 +89,7 @@ export async function storeIdentityLinks(db: DuckDBConnection, source: string): 
      ORDER BY c.ts, c.distinct_id, c.person_id`,
   );
   const rows = found.getRowsJS() as [string, string, string, string | null][];
-  if (rows.length === 0) return 0;
+  if (rows.length === 0) return { added: 0, leftUnlinked: new Set() };
   const { inserts, moves } = resolveLinks(
     rows.map(([distinctId, personId, linkedAt, storedRoot]) => ({
       distinctId,
@@ -126,5 +133,7 @@ export async function storeIdentityLinks(db: DuckDBConnection, source: string): 
      ON CONFLICT DO NOTHING`,
   );
   await db.run('DELETE FROM identity_changes');
-  return Number(added.rowsChanged);
+  const leftUnlinked = new Set(rows.map((row) => row[0]));
+  for (const link of inserts) leftUnlinked.delete(link.distinctId);
+  return { added: Number(added.rowsChanged), leftUnlinked };
 }
