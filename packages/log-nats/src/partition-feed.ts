@@ -40,6 +40,8 @@ const FALLBACK_MAX = 512;
 export class PartitionFeed {
   private readonly buffer: LogRecord[] = [];
   private head = 0;
+  /** Value bytes of the records not yet taken. */
+  private bufferedBytes = 0;
   private messages: ConsumerMessages | null = null;
   private stopped = false;
   private drained: (() => void) | null = null;
@@ -129,6 +131,7 @@ export class PartitionFeed {
       for (const r of records) {
         if (r.offset < this.next) continue;
         this.buffer.push(r);
+        this.bufferedBytes += r.value.length;
         this.next = r.offset + 1;
       }
       this.onData();
@@ -225,7 +228,9 @@ export class PartitionFeed {
         const offset = m.seq - 1;
         // The ordered consumer never goes back, but a consumer recreated at our cursor must not repeat.
         if (offset < this.next) continue;
-        this.buffer.push(decodeRecord(this.topic, this.partition, offset, m.data));
+        const record = decodeRecord(this.topic, this.partition, offset, m.data);
+        this.buffer.push(record);
+        this.bufferedBytes += record.value.length;
         this.next = offset + 1;
         this.delivered = true;
         if (this.buffer.length - this.head >= HIGH_WATER) {
@@ -263,18 +268,28 @@ export class PartitionFeed {
     return this.buffer.length - this.head;
   }
 
-  /** Moves up to `max` records (and at least one if any, whatever its size) into `out`. */
+  /** Moves up to `max` records (and at least one if any, whatever its size) into `out`; returns their bytes. */
   take(out: LogRecord[], max: number, bytesLeft: number): number {
     if (this.failure) throw this.failure;
     let bytes = 0;
-    while (this.head < this.buffer.length && out.length < max) {
-      const r = this.buffer[this.head]!;
-      bytes += r.value.length;
-      if (bytes > bytesLeft && bytes !== r.value.length) break;
+    const buffer = this.buffer;
+    if (this.bufferedBytes < bytesLeft && buffer.length - this.head <= max - out.length) {
+      // All of it fits (the usual case): moved without reading each record again; the reader is about to.
+      for (let i = this.head; i < buffer.length; i++) out.push(buffer[i]!);
+      this.head = buffer.length;
+      bytes = this.bufferedBytes;
+    }
+    while (this.head < buffer.length && out.length < max) {
+      const r = buffer[this.head]!;
+      const size = r.value.length;
+      // Counted only once taken: the count is what leaves the buffer (and what the poll has left to give).
+      if (bytes + size > bytesLeft && bytes > 0) break;
+      bytes += size;
       out.push(r);
       this.head++;
       if (bytes >= bytesLeft) break;
     }
+    this.bufferedBytes -= bytes;
     if (this.head === this.buffer.length) {
       this.buffer.length = 0;
       this.head = 0;

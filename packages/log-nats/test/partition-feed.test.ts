@@ -60,6 +60,57 @@ describe('PartitionFeed without a consumer', () => {
   });
 });
 
+describe('PartitionFeed.take', () => {
+  it('hands out its records within the record and byte limits, all at once when they fit', async () => {
+    const values = ['a', 'bb', 'ccc', 'dddd', 'eeeee'];
+    const records: LogRecord[] = values.map((v, offset) => ({
+      topic: 't',
+      partition: 0,
+      offset,
+      key: null,
+      value: Buffer.from(v),
+      headers: {},
+      timestamp: 0,
+    }));
+    const js = {
+      consumers: {
+        get: async () => {
+          throw Object.assign(new Error('timeout'), { name: 'TimeoutError' });
+        },
+      },
+    } as unknown as JetStreamClient;
+    const feed = new PartitionFeed(
+      js,
+      'tl_t_0',
+      't',
+      0,
+      0,
+      () => undefined,
+      async () => records.length,
+      async (from, count) => records.slice(from, from + count),
+    );
+    try {
+      await waitFor(() => feed.available === 5, { timeoutMs: 5_000, what: 'offsets 0..4 by sequence' });
+      const out: LogRecord[] = [];
+      assert.equal(feed.take(out, 2, 1 << 20), 3, 'two records, 1 + 2 bytes');
+      assert.equal(feed.take(out, 100, 4), 3, 'stops once the bytes reach the limit');
+      assert.equal(feed.take(out, 100, 1), 4, 'at least one record, whatever its size');
+      assert.deepEqual(
+        out.map((r) => r.value.toString()),
+        ['a', 'bb', 'ccc', 'dddd'],
+      );
+      assert.equal(feed.take(out, 100, 1 << 20), 5, 'the rest at once');
+      assert.equal(feed.take(out, 100, 1 << 20), 0);
+      assert.deepEqual(
+        out.map((r) => r.offset),
+        [0, 1, 2, 3, 4],
+      );
+    } finally {
+      feed.stop();
+    }
+  });
+});
+
 describe('PartitionFeed on a nats-server', { skip: natsServerMissing() }, () => {
   let server: NatsNode & { servers: string[] };
   before(async () => {

@@ -14,7 +14,7 @@
  * an older commit: `git archive <commit> packages/log-nats | tar -x -C /tmp/old` and link
  * /tmp/old/node_modules to this checkout's.
  */
-import { fork } from 'node:child_process';
+import { type ChildProcess, fork } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -33,6 +33,7 @@ const POLL_MAX = 2_000;
 const PULL_BATCH = 256;
 const TOPIC = 'bench';
 const STREAM = 'tl_bench_0';
+const STALL_MS = 10_000;
 
 type Side = 'log' | 'raw';
 interface Answer {
@@ -78,9 +79,19 @@ async function child(root: string, servers: string, total: number): Promise<void
       const messages = await consumer.consume({ max_messages: PULL_BATCH });
       let seen = 0;
       let bytes = 0;
-      for await (const m of messages) {
-        bytes += m.data.length;
-        if (++seen >= total) break;
+      // A read that stops getting messages ends (and fails below) instead of hanging the run.
+      let before = -1;
+      const stall = setInterval(() => {
+        if (seen === before) void messages.close();
+        before = seen;
+      }, STALL_MS);
+      try {
+        for await (const m of messages) {
+          bytes += m.data.length;
+          if (++seen >= total) break;
+        }
+      } finally {
+        clearInterval(stall);
       }
       if (seen !== total || bytes < total * RECORD_BYTES) throw new Error(`raw read ${seen}, ${bytes} B`);
     } finally {
@@ -99,15 +110,21 @@ async function child(root: string, servers: string, total: number): Promise<void
     const before = process.cpuUsage();
     const started = performance.now();
     const read = message.side === 'log' ? logRead(message.group) : rawRead();
-    void read.then(() => {
-      const used = process.cpuUsage(before);
-      const ms = performance.now() - started;
-      process.send?.({
-        us: (used.user + used.system) / total,
-        sys: used.system / total,
-        perSecond: (total / ms) * 1000,
-      });
-    });
+    read.then(
+      () => {
+        const used = process.cpuUsage(before);
+        const ms = performance.now() - started;
+        process.send?.({
+          us: (used.user + used.system) / total,
+          sys: used.system / total,
+          perSecond: (total / ms) * 1000,
+        });
+      },
+      (err: unknown) => {
+        console.error(err);
+        process.exit(1);
+      },
+    );
   });
 }
 
@@ -157,13 +174,21 @@ async function main(): Promise<void> {
     const trees = positionals.length === 0 ? [`here=${HERE}`] : positionals;
     const execArgv = ['--import', 'tsx'];
     if (values.prof) execArgv.push('--cpu-prof', `--cpu-prof-dir=${values.prof}`);
-    const children = trees.map((tree) => {
+    const children: Array<{ name: string; proc: ChildProcess; ready: Promise<void> }> = [];
+    for (const tree of trees) {
       const [name, root] = tree.split('=') as [string, string];
       const args = ['--child', root, '--servers', servers, '--records', String(total)];
       const proc = fork(SELF, args, { execArgv });
+      proc.once('exit', (code) => {
+        if (code === 0) return;
+        // A failed read: stop the other children and the server rather than wait for an answer forever.
+        console.error(`${name}'s process exited with ${code}`);
+        for (const c of children) c.proc.kill();
+        void node.stop().finally(() => process.exit(1));
+      });
       const ready = new Promise<void>((resolve) => proc.once('message', () => resolve()));
-      return { name, proc, ready };
-    });
+      children.push({ name, proc, ready });
+    }
     await Promise.all(children.map((c) => c.ready));
     const ask = (c: (typeof children)[number], a: Ask) =>
       new Promise<Answer>((resolve) => {
