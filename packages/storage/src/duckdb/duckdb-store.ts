@@ -352,12 +352,16 @@ export class DuckDbStore implements Store {
     );
   }
 
-  /** The `replace` half of upsert: deletes rows matching the filter that `kept` does not hold. */
+  /**
+   * The `replace` half of upsert: deletes rows matching the filter that `kept` does not hold. Accepted values
+   * and kept keys go in as JSON text parameters that DuckDB unnests, as upsert's rows do: a parameter per
+   * value made this cost ~160 us per kept row (sessions of 2,600 visitors per call).
+   */
   async #deleteOthers(definition: TableDefinition, kept: Row[], filter: RowFilter): Promise<void> {
     const values: DuckDBValue[] = [];
-    const param = (value: DuckDBValue, type: ColumnType) => {
+    const param = (value: DuckDBValue) => {
       values.push(value);
-      return `CAST($${values.length} AS ${SQL_TYPES[type]})`;
+      return `$${values.length}`;
     };
     const typeOf = (name: string) => {
       const column = definition.columns.find((c) => c.name === name);
@@ -366,26 +370,37 @@ export class DuckDbStore implements Store {
       }
       return column.type;
     };
+    // JSON columns compare as their text, as toSqlValue gives them.
+    const jsonType = (type: ColumnType) => (type === 'json' ? 'VARCHAR' : SQL_TYPES[type]);
     const conditions: string[] = [];
     for (const [name, accepted] of Object.entries(filter)) {
       const type = typeOf(name);
       if (accepted.length === 0) return;
+      const list = param(JSON.stringify(accepted.map((v) => toJsonCell(v, type))));
       conditions.push(
-        `${quoteIdentifier(name)} IN (${accepted.map((v) => param(toSqlValue(v, type), type)).join(', ')})`,
+        `${quoteIdentifier(name)} IN (SELECT unnest(from_json(${list}, '["${jsonType(type)}"]')))`,
       );
     }
     if (kept.length > 0) {
       const key = definition.primaryKey;
-      const tuples = kept.map(
-        (row) => `(${key.map((k) => param(toSqlValue(row[k], typeOf(k)), typeOf(k))).join(', ')})`,
+      const structure = JSON.stringify(Object.fromEntries(key.map((k) => [k, jsonType(typeOf(k))])));
+      const keys = param(
+        JSON.stringify(
+          kept.map((row) => Object.fromEntries(key.map((k) => [k, toJsonCell(row[k], typeOf(k))]))),
+        ),
       );
-      conditions.push(`(${key.map(quoteIdentifier).join(', ')}) NOT IN (${tuples.join(', ')})`);
+      const matches = key
+        .map((k) => `struct_extract(r, '${k}') = ${quoteIdentifier(definition.name)}.${quoteIdentifier(k)}`)
+        .join(' AND ');
+      conditions.push(
+        `NOT EXISTS (SELECT 1 FROM (SELECT unnest(from_json(${keys}, '[${structure}]')) AS r) WHERE ${matches})`,
+      );
     }
     if (definition.version !== undefined) {
       const high = highestVersion(definition, kept);
       if (Number.isFinite(high)) {
         const v = quoteIdentifier(definition.version);
-        conditions.push(`(${v} IS NULL OR ${v} <= ${param(BigInt(high), 'int')})`);
+        conditions.push(`(${v} IS NULL OR ${v} <= CAST(${param(BigInt(high))} AS BIGINT))`);
       }
     }
     await this.#writer.run(
