@@ -16,6 +16,9 @@ export const STORAGE_GROUP = 'storage';
  */
 export const STORAGE_BATCH_MAX = 10_000;
 
+/** Longest rest between two short writes, i.e. the most latency resting adds. */
+const MAX_REST_MS = 100;
+
 export interface StorageWriter {
   /** Finishes the batch in hand, commits, and leaves the group. */
   stop(): Promise<void>;
@@ -40,6 +43,17 @@ export async function startStorageWriter(
 ): Promise<StorageWriter> {
   const consumer = await log.consumer({ group: STORAGE_GROUP, topics: [EVENTS_TOPIC], from: 'earliest' });
   let stopping = false;
+  let wake: (() => void) | undefined;
+  const sleepUnlessStopping = (ms: number) =>
+    new Promise<void>((resolve) => {
+      const timer = setTimeout(resolve, ms);
+      wake = () => {
+        clearTimeout(timer);
+        resolve();
+      };
+    }).finally(() => {
+      wake = undefined;
+    });
   let written = 0;
   const loop = (async () => {
     while (!stopping) {
@@ -50,6 +64,7 @@ export async function startStorageWriter(
         () => stopping,
       );
       if (records.length === 0) continue;
+      const started = performance.now();
       const { events, deadLetters } = decode(records);
       await retryUntilStopping(
         'storage write',
@@ -68,6 +83,12 @@ export async function startStorageWriter(
         logger,
         () => stopping,
       );
+      // A short batch means the writer is keeping up: rest as long as that write took (at most
+      // MAX_REST_MS), so a steady stream gathers into fewer, larger writes instead of the writer spending
+      // all its time on each write's fixed costs. A full batch (a backlog) goes on at once.
+      if (records.length < maxBatch) {
+        await sleepUnlessStopping(Math.min(MAX_REST_MS, performance.now() - started));
+      }
     }
   })();
 
@@ -77,6 +98,7 @@ export async function startStorageWriter(
     },
     async stop() {
       stopping = true;
+      wake?.();
       try {
         await loop;
       } catch (err) {
