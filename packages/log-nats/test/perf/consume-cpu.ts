@@ -17,6 +17,7 @@
 import { type ChildProcess, fork } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { join, resolve } from 'node:path';
+import { PerformanceObserver } from 'node:perf_hooks';
 import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
 import { jetstream } from '@nats-io/jetstream';
@@ -40,6 +41,8 @@ interface Answer {
   /** CPU microseconds per record, and the system part of them. */
   us: number;
   sys: number;
+  /** Time in garbage collection per record (microseconds), part of `us`. */
+  gc: number;
   perSecond: number;
 }
 interface Ask {
@@ -47,12 +50,17 @@ interface Ask {
   group: string;
 }
 
+let gcMs = 0;
+
 /** The child: one checkout's NatsLog, answering reads of the whole stream with CPU microseconds per record. */
 async function child(root: string, servers: string, total: number): Promise<void> {
   // Imported by path from the checkout under test, so two checkouts can be compared side by side.
   const { NatsLog: Log } = (await import(join(root, 'packages/log-nats/src/nats-log.ts'))) as {
     NatsLog: typeof NatsLog;
   };
+  new PerformanceObserver((list) => {
+    for (const e of list.getEntries()) gcMs += e.duration;
+  }).observe({ entryTypes: ['gc'] });
   const log = await Log.open({ servers, retentionCheckIntervalMs: 0, name: 'perf-log' });
   const nc = await connect({ servers, name: 'perf-raw' });
   const js = jetstream(nc);
@@ -107,6 +115,7 @@ async function child(root: string, servers: string, total: number): Promise<void
         .then(() => process.exit(0));
       return;
     }
+    gcMs = 0;
     const before = process.cpuUsage();
     const started = performance.now();
     const read = message.side === 'log' ? logRead(message.group) : rawRead();
@@ -117,6 +126,7 @@ async function child(root: string, servers: string, total: number): Promise<void
         process.send?.({
           us: (used.user + used.system) / total,
           sys: used.system / total,
+          gc: (gcMs * 1000) / total,
           perSecond: (total / ms) * 1000,
         });
       },
@@ -199,6 +209,7 @@ async function main(): Promise<void> {
     const figures = new Map(children.map((c) => [c.name, { log: [] as number[], raw: [] as number[] }]));
     const rates = new Map(children.map((c) => [c.name, { log: [] as number[], raw: [] as number[] }]));
     const system = new Map(children.map((c) => [c.name, { log: [] as number[], raw: [] as number[] }]));
+    const gc = new Map(children.map((c) => [c.name, { log: [] as number[], raw: [] as number[] }]));
     // A first read of each side warms the JIT up; it is not counted.
     for (const c of children) for (const side of sides) await ask(c, { side, group: `perf-${c.name}-warm` });
     for (let round = 0; round < Number(values.rounds); round++) {
@@ -209,6 +220,7 @@ async function main(): Promise<void> {
           figures.get(c.name)![side].push(r.us);
           rates.get(c.name)![side].push(r.perSecond);
           system.get(c.name)![side].push(r.sys);
+          gc.get(c.name)![side].push(r.gc);
         }
       }
     }
@@ -219,7 +231,8 @@ async function main(): Promise<void> {
         const rate = rates.get(name)![side];
         line.push(
           `${side} ${median(f[side]).toFixed(2)} us/record (${f[side].map((x) => x.toFixed(2)).join(', ')}; ` +
-            `system ${median(system.get(name)![side]).toFixed(2)}; ${Math.round(median(rate))}/s)`,
+            `system ${median(system.get(name)![side]).toFixed(2)}, GC ${median(gc.get(name)![side]).toFixed(2)}; ` +
+            `${Math.round(median(rate))}/s)`,
         );
       }
       if (sides.length === 2) {
