@@ -1,8 +1,8 @@
 import { type ChildProcess, spawn } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
 import { freePort } from './free-port.ts';
-import { tracklaneEnv } from './tracklane-env.ts';
 import { waitFor } from './wait-for.ts';
+import { tracklaneEnv } from './tracklane-env.ts';
 
 const BIN = fileURLToPath(new URL('../../cli/src/bin.ts', import.meta.url));
 

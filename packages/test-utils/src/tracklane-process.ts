@@ -1,7 +1,7 @@
 import { type ChildProcess, spawn } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
-import { tracklaneEnv } from './tracklane-env.ts';
 import { waitFor } from './wait-for.ts';
+import { tracklaneEnv } from './tracklane-env.ts';
 
 const BIN = fileURLToPath(new URL('../../cli/src/bin.ts', import.meta.url));
 
