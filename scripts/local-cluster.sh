@@ -76,7 +76,7 @@ cat >"$CONFIG" <<JSON
 JSON
 chmod 600 "$CONFIG" # it holds the keys, and $WORK is readable so the postgres user can reach its dir
 
-TL=(env "UV_THREADPOOL_SIZE=${UV_THREADPOOL_SIZE:-16}" node --import tsx "$ROOT/packages/cli/src/bin.ts")
+TL=(node --import tsx "$ROOT/packages/cli/src/bin.ts")
 role() { # role name port
   (cd "$ROOT" && exec "${TL[@]}" "$1" --config "$CONFIG" --data-dir "$WORK/$2" --port "$3") >"$WORK/logs/$2.log" 2>&1 &
   PIDS+=($!)

@@ -1,4 +1,4 @@
-#!/usr/bin/env -S UV_THREADPOOL_SIZE=16 node --import tsx
+#!/usr/bin/env -S node --import tsx
 import { isTracklaneError } from '@tracklane/core';
 import { buildProgram } from './program.ts';
 

@@ -2,7 +2,6 @@ import { type ChildProcess, spawn } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
 import { freePort } from './free-port.ts';
 import { waitFor } from './wait-for.ts';
-import { tracklaneEnv } from './tracklane-env.ts';
 
 const BIN = fileURLToPath(new URL('../../cli/src/bin.ts', import.meta.url));
 
@@ -42,7 +41,7 @@ export async function startRoleProcess(options: {
       '--data-dir',
       options.dataDir,
     ],
-    { stdio: ['ignore', 'pipe', 'pipe'], env: tracklaneEnv() },
+    { stdio: ['ignore', 'pipe', 'pipe'] },
   );
   let output = '';
   child.stdout?.on('data', (chunk: Buffer) => {
