@@ -65,7 +65,7 @@ export async function startStorageWriter(
       );
       if (records.length === 0) continue;
       const started = performance.now();
-      const { events, deadLetters } = decode(records);
+      const { events, deadLetters } = await decode(records);
       await retryUntilStopping(
         'storage write',
         async () => {
@@ -109,10 +109,19 @@ export async function startStorageWriter(
   };
 }
 
-function decode(records: LogRecord[]): { events: TrackedEvent[]; deadLetters: DeadLetter[] } {
+/** Records decoded between two turns of the event loop (a few ms of JSON.parse). */
+const DECODE_YIELD_EVERY = 1_000;
+
+/** Decodes a batch, giving way to the event loop now and then: in `tracklane start` this thread also answers
+ * the collector's requests, which a 10,000-record batch would otherwise stall for its whole length. */
+async function decode(records: LogRecord[]): Promise<{ events: TrackedEvent[]; deadLetters: DeadLetter[] }> {
   const events: TrackedEvent[] = [];
   const deadLetters: DeadLetter[] = [];
-  for (const record of records) {
+  for (let i = 0; i < records.length; i++) {
+    if (i > 0 && i % DECODE_YIELD_EVERY === 0) {
+      await new Promise<void>((resolve) => setImmediate(resolve));
+    }
+    const record = records[i]!;
     try {
       events.push(JSON.parse(record.value.toString('utf8')) as TrackedEvent);
     } catch (err) {

@@ -66,6 +66,10 @@ const EVENT_COLUMNS = [
 
 const ISO_FORMAT = '%Y-%m-%dT%H:%M:%S.%gZ';
 
+/** Rows appended between two turns of the event loop (about 3 ms of work). */
+const YIELD_EVERY_ROWS = 1_000;
+const nextTurn = () => new Promise<void>((resolve) => setImmediate(resolve));
+
 /** The page an event happened on (Segment `context.page`, the collector's parsed URL, a page call's
  * `properties.path`), kept as a column because analytics reads it constantly. */
 const PAGE_PATH = `coalesce(json_extract_string(s.context, '$.page.path'),
@@ -188,7 +192,11 @@ export class DuckDbStore implements Store {
       // ON CONFLICT on the primary key makes re-delivered events (at-least-once consumers) a no-op.
       const appender = await this.#writer.createAppender('events_staging', 'main', 'temp');
       try {
-        for (const e of events) {
+        for (let i = 0; i < events.length; i++) {
+          // Appending runs on the caller's thread, which in `tracklane start` also answers the collector's
+          // requests: a large batch gives way now and then instead of stalling them for its whole length.
+          if (i > 0 && i % YIELD_EVERY_ROWS === 0) await nextTurn();
+          const e = events[i]!;
           const r = e as Record<string, unknown>;
           appendText(appender, e.messageId);
           appendText(appender, e.type);
