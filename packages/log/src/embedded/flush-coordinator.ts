@@ -1,3 +1,4 @@
+import { setImmediate as nextTurn } from 'node:timers/promises';
 import type { CommitLog } from './commit-log.ts';
 import type { FlushScheduler, Partition, PendingFlush } from './partition.ts';
 
@@ -7,8 +8,6 @@ export interface FlushCoordinatorOptions {
   /** Checkpoint on this interval while any segment holds commit-log-only bytes; 0 disables the timer. */
   checkpointIntervalMs: number;
 }
-
-const nextTurn = () => new Promise<void>((resolve) => setImmediate(resolve));
 
 /**
  * Group commit for the whole log: one flush cycle, and at most one fdatasync, for every partition with queued

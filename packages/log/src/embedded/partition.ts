@@ -41,6 +41,27 @@ function newFlushGroup(): FlushGroup {
   return { promise, resolve, reject };
 }
 
+/**
+ * Makes batches `from` to `to` (exclusive) of a flush, written back to back at `position` in `segment`, findable
+ * by offset: the step that makes written bytes visible once they are durable. `meta` holds per batch its base
+ * offset, record count and max timestamp.
+ */
+function indexBatches(
+  segment: Segment,
+  buffers: Buffer[],
+  meta: number[],
+  from: number,
+  to: number,
+  position: number,
+): void {
+  let pos = position;
+  for (let i = from; i < to; i++) {
+    const len = buffers[i]!.length;
+    segment.addToIndex(meta[i * 3]!, meta[i * 3 + 1]!, pos, len, meta[i * 3 + 2]!);
+    pos += len;
+  }
+}
+
 /** The appends one flush cycle took from a partition's queue. */
 export interface PendingFlush {
   readonly partition: Partition;
@@ -222,15 +243,14 @@ export class Partition {
 
   /** Makes the batches `writeUnsynced` put in the segment visible (they are durable in the commit log). */
   publish(pending: PendingFlush): void {
-    const segment = pending.segment!;
-    const buffers = pending.buffers;
-    const meta = pending.meta;
-    let pos = pending.position;
-    for (let i = 0; i < buffers.length; i++) {
-      const len = buffers[i]!.length;
-      segment.addToIndex(meta[i * 3]!, meta[i * 3 + 1]!, pos, len, meta[i * 3 + 2]!);
-      pos += len;
-    }
+    indexBatches(
+      pending.segment!,
+      pending.buffers,
+      pending.meta,
+      0,
+      pending.buffers.length,
+      pending.position,
+    );
     this.settings.onDurable();
     this.complete(pending);
   }
@@ -278,12 +298,7 @@ export class Partition {
       await active.write(buffers, bytes, active.size);
       // Also covers any earlier commit-log-only bytes of this segment.
       await active.sync();
-      let pos = active.size;
-      for (let i = 0; i < buffers.length; i++) {
-        const len = buffers[i]!.length;
-        active.addToIndex(meta[i * 3]!, meta[i * 3 + 1]!, pos, len, meta[i * 3 + 2]!);
-        pos += len;
-      }
+      indexBatches(active, buffers, meta, 0, buffers.length, active.size);
       this.settings.onDurable();
       return;
     }
@@ -302,12 +317,7 @@ export class Partition {
       }
       await active.write(buffers.slice(i, j), runBytes, active.size);
       await active.sync();
-      let pos = active.size;
-      for (let k = i; k < j; k++) {
-        const len = buffers[k]!.length;
-        active.addToIndex(meta[k * 3]!, meta[k * 3 + 1]!, pos, len, meta[k * 3 + 2]!);
-        pos += len;
-      }
+      indexBatches(active, buffers, meta, i, j, active.size);
       this.settings.onDurable();
       i = j;
     }
