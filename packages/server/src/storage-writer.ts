@@ -1,3 +1,4 @@
+import { setImmediate as nextTurn, setTimeout as sleep } from 'node:timers/promises';
 import { EVENTS_TOPIC } from '@tracklane/collector';
 import type { TrackedEvent } from '@tracklane/core';
 import type { Log, LogRecord } from '@tracklane/log';
@@ -43,17 +44,8 @@ export async function startStorageWriter(
 ): Promise<StorageWriter> {
   const consumer = await log.consumer({ group: STORAGE_GROUP, topics: [EVENTS_TOPIC], from: 'earliest' });
   let stopping = false;
-  let wake: (() => void) | undefined;
-  const sleepUnlessStopping = (ms: number) =>
-    new Promise<void>((resolve) => {
-      const timer = setTimeout(resolve, ms);
-      wake = () => {
-        clearTimeout(timer);
-        resolve();
-      };
-    }).finally(() => {
-      wake = undefined;
-    });
+  // Aborted by stop(), so a rest between writes ends at once.
+  const stopped = new AbortController();
   let written = 0;
   const loop = (async () => {
     while (!stopping) {
@@ -87,7 +79,9 @@ export async function startStorageWriter(
       // MAX_REST_MS), so a steady stream gathers into fewer, larger writes instead of the writer spending
       // all its time on each write's fixed costs. A full batch (a backlog) goes on at once.
       if (records.length < maxBatch) {
-        await sleepUnlessStopping(Math.min(MAX_REST_MS, performance.now() - started));
+        await sleep(Math.min(MAX_REST_MS, performance.now() - started), undefined, {
+          signal: stopped.signal,
+        }).catch(() => undefined);
       }
     }
   })();
@@ -98,7 +92,7 @@ export async function startStorageWriter(
     },
     async stop() {
       stopping = true;
-      wake?.();
+      stopped.abort();
       try {
         await loop;
       } catch (err) {
@@ -118,9 +112,7 @@ async function decode(records: LogRecord[]): Promise<{ events: TrackedEvent[]; d
   const events: TrackedEvent[] = [];
   const deadLetters: DeadLetter[] = [];
   for (let i = 0; i < records.length; i++) {
-    if (i > 0 && i % DECODE_YIELD_EVERY === 0) {
-      await new Promise<void>((resolve) => setImmediate(resolve));
-    }
+    if (i > 0 && i % DECODE_YIELD_EVERY === 0) await nextTurn();
     const record = records[i]!;
     try {
       events.push(JSON.parse(record.value.toString('utf8')) as TrackedEvent);

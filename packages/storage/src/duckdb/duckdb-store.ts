@@ -1,4 +1,5 @@
 import { existsSync } from 'node:fs';
+import { setImmediate as nextTurn } from 'node:timers/promises';
 import {
   type DuckDBConnection,
   DuckDBInstance,
@@ -68,7 +69,6 @@ const ISO_FORMAT = '%Y-%m-%dT%H:%M:%S.%gZ';
 
 /** Rows appended between two turns of the event loop (about 3 ms of work). */
 const YIELD_EVERY_ROWS = 1_000;
-const nextTurn = () => new Promise<void>((resolve) => setImmediate(resolve));
 
 /** The page an event happened on (Segment `context.page`, the collector's parsed URL, a page call's
  * `properties.path`), kept as a column because analytics reads it constantly. */
@@ -223,7 +223,7 @@ export class DuckDbStore implements Store {
       const erased = this.#known.touchesTombstoned(events);
       const unlinked = erased ? undefined : this.#known.unlinked(events);
       const notTombstoned = erased ? NOT_TOMBSTONED : 'true';
-      let leftUnlinked: Set<string> | undefined;
+      let linkedNow: string[] = [];
       try {
         const stored = await this.#transaction(async () => {
           if (erased) await this.#extendTombstones();
@@ -247,15 +247,12 @@ export class DuckDbStore implements Store {
              SELECT previous_id, user_id, CAST(timestamp AS TIMESTAMP) FROM events_staging s
              WHERE type = 'alias' AND ${notTombstoned}`,
           );
-          leftUnlinked = links.leftUnlinked;
+          if (unlinked !== undefined) linkedNow = unlinked.filter((id) => !links.leftUnlinked.has(id));
           return result.rowsChanged;
         });
         // Committed: only now may the memory say these ids are linked or erased.
         if (erased) this.#known.learnRevealed(events);
-        else if (unlinked !== undefined && leftUnlinked !== undefined) {
-          const settled = leftUnlinked;
-          this.#known.addLinked(unlinked.filter((id) => !settled.has(id)));
-        }
+        else this.#known.addLinked(linkedNow);
         return stored;
       } finally {
         await this.#writer.run('DELETE FROM events_staging');
