@@ -9,40 +9,47 @@ import { Names } from '../src/names.ts';
 import { PartitionFeed } from '../src/partition-feed.ts';
 import { type NatsNode, natsServerMissing, startNatsServer } from './nats-server.ts';
 
-const stored: LogRecord[] = Array.from({ length: 6 }, (_, offset) => ({
-  topic: 't',
-  partition: 0,
-  offset,
-  key: null,
-  value: Buffer.from(String(offset)),
-  headers: {},
-  timestamp: 0,
-}));
+const recordsOf = (values: string[]): LogRecord[] =>
+  values.map((v, offset) => ({
+    topic: 't',
+    partition: 0,
+    offset,
+    key: null,
+    value: Buffer.from(v),
+    headers: {},
+    timestamp: 0,
+  }));
+
+/**
+ * A feed of partition 0 of `records`, from offset `from`, on a cluster whose meta leader is being elected:
+ * every consumer create times out (a test double; the node-loss test runs the real thing), and the stream's
+ * leader still answers gets by sequence. `onCreate` sees each consumer the feed tries to create.
+ */
+function sequenceOnlyFeed(records: LogRecord[], from: number, onCreate = () => {}): PartitionFeed {
+  const js = {
+    consumers: {
+      get: async () => {
+        onCreate();
+        throw Object.assign(new Error('timeout'), { name: 'TimeoutError' });
+      },
+    },
+  } as unknown as JetStreamClient;
+  return new PartitionFeed(
+    js,
+    'tl_t_0',
+    't',
+    0,
+    from,
+    () => undefined,
+    async () => records.length,
+    async (start, count) => records.slice(start, start + count),
+  );
+}
 
 describe('PartitionFeed without a consumer', () => {
   it('reads the partition by sequence, from its cursor on, while no consumer can be created', async () => {
-    // A cluster whose meta leader is being elected: every consumer create times out (a test double; the
-    // node-loss test runs the real thing). The stream's leader still answers gets by sequence.
-    const timeout = Object.assign(new Error('timeout'), { name: 'TimeoutError' });
     let creates = 0;
-    const js = {
-      consumers: {
-        get: async () => {
-          creates++;
-          throw timeout;
-        },
-      },
-    } as unknown as JetStreamClient;
-    const feed = new PartitionFeed(
-      js,
-      'tl_t_0',
-      't',
-      0,
-      2,
-      () => undefined,
-      async () => stored.length,
-      async (from, count) => stored.slice(from, from + count),
-    );
+    const feed = sequenceOnlyFeed(recordsOf(['0', '1', '2', '3', '4', '5']), 2, () => creates++);
     try {
       await waitFor(() => feed.available === 4, { timeoutMs: 5_000, what: 'offsets 2..5 by sequence' });
       const out: LogRecord[] = [];
@@ -62,33 +69,7 @@ describe('PartitionFeed without a consumer', () => {
 
 describe('PartitionFeed.take', () => {
   it('hands out its records within the record and byte limits, all at once when they fit', async () => {
-    const values = ['a', 'bb', 'ccc', 'dddd', 'eeeee'];
-    const records: LogRecord[] = values.map((v, offset) => ({
-      topic: 't',
-      partition: 0,
-      offset,
-      key: null,
-      value: Buffer.from(v),
-      headers: {},
-      timestamp: 0,
-    }));
-    const js = {
-      consumers: {
-        get: async () => {
-          throw Object.assign(new Error('timeout'), { name: 'TimeoutError' });
-        },
-      },
-    } as unknown as JetStreamClient;
-    const feed = new PartitionFeed(
-      js,
-      'tl_t_0',
-      't',
-      0,
-      0,
-      () => undefined,
-      async () => records.length,
-      async (from, count) => records.slice(from, from + count),
-    );
+    const feed = sequenceOnlyFeed(recordsOf(['a', 'bb', 'ccc', 'dddd', 'eeeee']), 0);
     try {
       await waitFor(() => feed.available === 5, { timeoutMs: 5_000, what: 'offsets 0..4 by sequence' });
       const out: LogRecord[] = [];

@@ -206,37 +206,33 @@ async function main(): Promise<void> {
         c.proc.send(a);
       });
     const sides: Side[] = values.only ? [values.only as Side] : ['raw', 'log'];
-    const figures = new Map(children.map((c) => [c.name, { log: [] as number[], raw: [] as number[] }]));
-    const rates = new Map(children.map((c) => [c.name, { log: [] as number[], raw: [] as number[] }]));
-    const system = new Map(children.map((c) => [c.name, { log: [] as number[], raw: [] as number[] }]));
-    const gc = new Map(children.map((c) => [c.name, { log: [] as number[], raw: [] as number[] }]));
+    const answers = new Map(children.map((c) => [c.name, { log: [] as Answer[], raw: [] as Answer[] }]));
     // A first read of each side warms the JIT up; it is not counted.
     for (const c of children) for (const side of sides) await ask(c, { side, group: `perf-${c.name}-warm` });
     for (let round = 0; round < Number(values.rounds); round++) {
       const order = round % 2 === 0 ? children : [...children].reverse();
       for (const c of order) {
         for (const side of sides) {
-          const r = await ask(c, { side, group: `perf-${c.name}-${round}` });
-          figures.get(c.name)![side].push(r.us);
-          rates.get(c.name)![side].push(r.perSecond);
-          system.get(c.name)![side].push(r.sys);
-          gc.get(c.name)![side].push(r.gc);
+          answers.get(c.name)![side].push(await ask(c, { side, group: `perf-${c.name}-${round}` }));
         }
       }
     }
     const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)]!;
-    for (const [name, f] of figures) {
+    for (const [name, bySide] of answers) {
       const line = [`${name}:`];
+      const us = (side: Side) => bySide[side].map((a) => a.us);
       for (const side of sides) {
-        const rate = rates.get(name)![side];
+        const of = (field: keyof Answer) => median(bySide[side].map((a) => a[field]));
         line.push(
-          `${side} ${median(f[side]).toFixed(2)} us/record (${f[side].map((x) => x.toFixed(2)).join(', ')}; ` +
-            `system ${median(system.get(name)![side]).toFixed(2)}, GC ${median(gc.get(name)![side]).toFixed(2)}; ` +
-            `${Math.round(median(rate))}/s)`,
+          `${side} ${of('us').toFixed(2)} us/record (${us(side)
+            .map((x) => x.toFixed(2))
+            .join(', ')}; ` +
+            `system ${of('sys').toFixed(2)}, GC ${of('gc').toFixed(2)}; ${Math.round(of('perSecond'))}/s)`,
         );
       }
       if (sides.length === 2) {
-        const ratios = f.log.map((x, i) => x / f.raw[i]!);
+        const raw = us('raw');
+        const ratios = us('log').map((x, i) => x / raw[i]!);
         line.push(
           `log/raw CPU ${median(ratios).toFixed(2)}x (${ratios.map((x) => x.toFixed(2)).join(', ')})`,
         );
